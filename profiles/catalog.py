@@ -1,0 +1,248 @@
+"""Hardware, price, model and model-server catalogs loaded from profiles/data (one fact, one file)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from profiles.csvdata import DATA_DIR, Cell, read_rows
+from profiles.errors import UsageError, unknown
+from profiles.modelspec import DTYPE_BYTES, ModelSpec, from_config_json
+
+PRICING_MODELS = ("on-demand", "spot", "1-year-cud", "3-years-cud")
+CONFIDENCE = ("V", "S", "U")
+ANY_REGION = "*"
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    accelerator_type: str
+    kind: str  # gpu | tpu
+    family: str
+    memory_gb: float
+    hbm_bandwidth_gbps: float
+    bf16_tflops: float
+    fp8_tflops: float | None
+    int8_tops: float | None
+    chips_per_device: int  # 2 on TPU7x (dual chiplet): vLLM TP = 2 x google.com/tpu
+    source: str
+    confidence: str
+
+
+@dataclass(frozen=True)
+class MachineType:
+    machine_type: str
+    accelerator_type: str
+    accelerator_count: int
+    vcpus: int
+    memory_gb: float
+    regions: tuple[str, ...]
+    default_for_count: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class TpuTopology:
+    accelerator_type: str
+    topology: str
+    chips: int
+    machine_type: str
+    vms: int
+
+    @property
+    def multi_host(self) -> bool:
+        return self.vms > 1
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    instance_types: tuple[str, ...]
+    region: str
+    per_accelerator_hour: dict[str, float | None]
+    source: str
+    confidence: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Price:
+    """A resolved hourly price for a whole serving replica."""
+
+    usd_per_hour: float
+    region: str
+    pricing_model: str
+    row: PriceRow
+
+
+@dataclass(frozen=True)
+class ServerImage:
+    model_server: str
+    platform: str
+    image: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How N accelerators of a type are provisioned: machine type and, for TPUs, topology."""
+
+    machine_type: str
+    accelerator_type: str
+    accelerator_count: int
+    tpu_topology: str
+    vms: int
+
+
+class Catalog:
+    """All catalog files, validated once and indexed for lookups."""
+
+    def __init__(self, data_dir: Path = DATA_DIR):
+        self.data_dir = data_dir
+        self.accelerators = {a.accelerator_type: a for a in self._accelerators()}
+        self.machine_types = {m.machine_type: m for m in self._machine_types()}
+        self.topologies = list(self._topologies())
+        self.prices = list(self._prices())
+        self.models = {m.model: m for m in self._models()}
+        self.server_images = list(self._server_images())
+
+    # ---- loading -------------------------------------------------------------------------
+    def _rows(self, name: str, required: tuple[str, ...]):
+        path = self.data_dir / name
+        for line, row in read_rows(path, required):
+            yield Cell(path, line, row)
+
+    def _accelerators(self):
+        cols = ("accelerator_type", "kind", "family", "memory_gb", "hbm_bandwidth_gbps", "bf16_tflops",
+                "fp8_tflops", "int8_tops", "chips_per_device", "source", "confidence")
+        for c in self._rows("accelerators.csv", cols):
+            yield Accelerator(c.text("accelerator_type"), c.choice("kind", ("gpu", "tpu")), c.text("family"),
+                              c.number("memory_gb") or 0.0, c.number("hbm_bandwidth_gbps") or 0.0,
+                              c.number("bf16_tflops") or 0.0, c.number("fp8_tflops"), c.number("int8_tops"),
+                              c.integer("chips_per_device") or 1, c.text("source"), c.choice("confidence", CONFIDENCE))
+
+    def _machine_types(self):
+        cols = ("machine_type", "accelerator_type", "accelerator_count", "vcpus", "memory_gb", "regions",
+                "default_for_count", "source")
+        for c in self._rows("machine_types.csv", cols):
+            acc = c.text("accelerator_type")
+            if acc not in self.accelerators:
+                raise UsageError(f"{c.path}:{c.line}: column 'accelerator_type' value '{acc}' is not in accelerators.csv")
+            yield MachineType(c.text("machine_type"), acc, c.integer("accelerator_count") or 0, c.integer("vcpus") or 0,
+                              c.number("memory_gb") or 0.0, tuple(c.text("regions").split()),
+                              c.choice("default_for_count", ("yes", "no")) == "yes", c.text("source"))
+
+    def _topologies(self):
+        cols = ("accelerator_type", "topology", "chips", "machine_type", "vms", "source")
+        for c in self._rows("tpu_topologies.csv", cols):
+            topo = TpuTopology(c.text("accelerator_type"), c.text("topology"), c.integer("chips") or 0,
+                               c.text("machine_type"), c.integer("vms") or 0)
+            machine = self.machine_types.get(topo.machine_type)
+            dims = [int(d) for d in topo.topology.split("x")]
+            product = 1
+            for d in dims:
+                product *= d
+            if machine is None or machine.accelerator_type != topo.accelerator_type:
+                raise UsageError(f"{c.path}:{c.line}: machine type '{topo.machine_type}' is not a {topo.accelerator_type} machine")
+            if product != topo.chips or machine.accelerator_count * topo.vms != topo.chips:
+                raise UsageError(f"{c.path}:{c.line}: topology {topo.topology} = {product} chips, row says {topo.chips} "
+                                 f"on {topo.vms} x {machine.accelerator_count}-chip VMs")
+            yield topo
+
+    def _prices(self):
+        cols = ("instance_types", "region", "unit", *PRICING_MODELS, "source", "confidence", "note")
+        for c in self._rows("prices.csv", cols):
+            c.choice("unit", ("accelerator-hour",))
+            types = tuple(c.text("instance_types").split())
+            for t in types:
+                if t not in self.machine_types:
+                    raise UsageError(f"{c.path}:{c.line}: column 'instance_types' value '{t}' is not in machine_types.csv")
+            yield PriceRow(types, c.text("region"), {p: c.number(p) for p in PRICING_MODELS}, c.text("source"),
+                           c.choice("confidence", CONFIDENCE), c.text("note", required=False))
+
+    def _models(self):
+        cols = ("model", "architecture", "total_params_b", "active_params_b", "layers", "hidden_size",
+                "attention_heads", "kv_heads", "head_dim", "ffn_size", "vocab_size", "experts", "experts_per_token",
+                "tied_embeddings", "max_context", "kv_bytes_per_token", "default_dtype", "giq", "source", "confidence")
+        for c in self._rows("models.csv", cols):
+            yield ModelSpec(
+                model=c.text("model"), architecture=c.choice("architecture", ("dense", "moe", "mla-moe")),
+                total_params_b=c.number("total_params_b") or 0.0, active_params_b=c.number("active_params_b") or 0.0,
+                layers=c.integer("layers", False), hidden_size=c.integer("hidden_size", False),
+                attention_heads=c.integer("attention_heads", False), kv_heads=c.integer("kv_heads", False),
+                head_dim=c.integer("head_dim", False), ffn_size=c.integer("ffn_size", False),
+                vocab_size=c.integer("vocab_size", False), experts=c.integer("experts", False),
+                experts_per_token=c.integer("experts_per_token", False),
+                tied_embeddings=c.choice("tied_embeddings", ("yes", "no", "")) == "yes",
+                max_context=c.integer("max_context", False), kv_bytes_per_token=c.integer("kv_bytes_per_token", False),
+                default_dtype=c.choice("default_dtype", tuple(DTYPE_BYTES)), giq=c.choice("giq", ("yes", "no")) == "yes",
+                source=c.text("source"), confidence=c.choice("confidence", CONFIDENCE))
+
+    def _server_images(self):
+        for c in self._rows("model_servers.csv", ("model_server", "platform", "image", "source")):
+            yield ServerImage(c.text("model_server"), c.choice("platform", ("gpu", "tpu")), c.text("image"), c.text("source"))
+
+    # ---- lookups -------------------------------------------------------------------------
+    def accelerator(self, accelerator_type: str, key: str = "--accelerator-type") -> Accelerator:
+        try:
+            return self.accelerators[accelerator_type]
+        except KeyError:
+            raise unknown(key, accelerator_type, self.accelerators) from None
+
+    def model(self, name: str, key: str = "--model") -> ModelSpec:
+        """A catalog model by Hugging Face id, or a local config.json / model directory."""
+        if name in self.models:
+            return self.models[name]
+        path = Path(name)
+        if path.suffix == ".json" or path.is_dir() or path.is_file():
+            if not path.exists():
+                raise UsageError(f"{key}: no such file '{name}'")
+            return from_config_json(path)
+        raise unknown(key, name, self.models)
+
+    def shape(self, accelerator_type: str, count: int, machine_type: str = "") -> Shape | None:
+        """The default machine type (and TPU topology) for `count` accelerators, None if GKE has none."""
+        acc = self.accelerators.get(accelerator_type)
+        if acc is None:
+            return None
+        if acc.kind == "tpu":
+            topos = [t for t in self.topologies if t.accelerator_type == accelerator_type and t.chips == count
+                     and (not machine_type or t.machine_type == machine_type)]
+            if not topos:
+                return None
+            best = min(topos, key=lambda t: t.vms)  # prefer single-host
+            return Shape(best.machine_type, accelerator_type, count, best.topology, best.vms)
+        machines = [m for m in self.machine_types.values() if m.accelerator_type == accelerator_type
+                    and m.accelerator_count == count and (m.machine_type == machine_type if machine_type else m.default_for_count)]
+        return Shape(machines[0].machine_type, accelerator_type, count, "", 1) if machines else None
+
+    def default_region(self, machine_type: str) -> str:
+        """GIQ's price region: us-east5, except A3 machines in us-central1; us-central1 where us-east5 lacks the type."""
+        machine = self.machine_types[machine_type]
+        if machine_type.startswith("a3-") or "us-east5" not in machine.regions:
+            return "us-central1"
+        return "us-east5"
+
+    def price(self, machine_type: str, accelerator_count: int, pricing_model: str, region: str = "") -> Price | None:
+        """Hourly price of one replica (unit price x accelerators), or None when unpublished."""
+        if pricing_model not in PRICING_MODELS:
+            raise unknown("--pricing-model", pricing_model, PRICING_MODELS)
+        if machine_type not in self.machine_types:
+            return None
+        region = region or self.default_region(machine_type)
+        rows = [r for r in self.prices if machine_type in r.instance_types]
+        exact = [r for r in rows if r.region == region] or [r for r in rows if r.region == ANY_REGION]
+        for row in exact:
+            unit = row.per_accelerator_hour.get(pricing_model)
+            if unit is not None:
+                return Price(round(unit * accelerator_count, 6), region, pricing_model, row)
+        return None
+
+    def image(self, model_server: str, platform: str) -> ServerImage | None:
+        return next((i for i in self.server_images if i.model_server == model_server and i.platform == platform), None)
+
+
+@functools.cache
+def default_catalog() -> Catalog:
+    """The shipped catalog, parsed once per process."""
+    return Catalog()

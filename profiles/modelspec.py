@@ -1,0 +1,133 @@
+"""Model architecture facts used for sizing, from the catalog or from a local Hugging Face config.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from profiles.errors import UsageError
+
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "mxfp4": 0.5, "fp4": 0.5, "int4": 0.5}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model's shape; fields are None where the architecture is not known."""
+
+    model: str
+    architecture: str  # dense | moe | mla-moe
+    total_params_b: float
+    active_params_b: float
+    layers: int | None
+    hidden_size: int | None
+    attention_heads: int | None
+    kv_heads: int | None
+    head_dim: int | None
+    ffn_size: int | None
+    vocab_size: int | None
+    experts: int | None
+    experts_per_token: int | None
+    tied_embeddings: bool
+    max_context: int | None
+    kv_bytes_per_token: int | None  # bf16 KV cache, all layers
+    default_dtype: str
+    giq: bool
+    source: str
+    confidence: str
+
+    def weight_bytes(self, dtype: str | None = None) -> float:
+        """Bytes of weights at a precision (default: the checkpoint's own)."""
+        return self.total_params_b * 1e9 * DTYPE_BYTES[dtype or self.default_dtype]
+
+
+def kv_bytes_per_token(layers: int, kv_heads: int, head_dim: int, dtype_bytes: float = 2.0) -> int:
+    """K and V for every layer: 2 · layers · kv_heads · head_dim · bytes."""
+    return int(2 * layers * kv_heads * head_dim * dtype_bytes)
+
+
+def params_from_shape(
+    layers: int,
+    hidden: int,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    ffn: int,
+    vocab: int,
+    experts: int = 1,
+    experts_per_token: int = 1,
+    tied_embeddings: bool = False,
+) -> tuple[float, float]:
+    """(total, active) parameters of a gated-MLP decoder (Llama/Mistral/Qwen/Gemma shape).
+
+    Formula from reference/gke-tpu-gpu-vllm-facts.md §7: embeddings (x2 if untied) + per layer
+    [Q + K + V + O projections + experts · 3 · hidden · ffn + router + 2 norms] + final norm.
+    """
+    embed = vocab * hidden * (1 if tied_embeddings else 2)
+    attn = hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim + heads * head_dim * hidden
+    mlp_one = 3 * hidden * ffn
+    router = hidden * experts if experts > 1 else 0
+    norms = 2 * hidden
+    total = embed + layers * (attn + experts * mlp_one + router + norms) + hidden
+    active = embed + layers * (attn + experts_per_token * mlp_one + router + norms) + hidden
+    return total, active
+
+
+def _int(config: dict, *keys: str) -> int | None:
+    for key in keys:
+        value = config.get(key)
+        if isinstance(value, int) and value >= 0:
+            return value
+    return None
+
+
+def from_config_json(path: Path) -> ModelSpec:
+    """Build a ModelSpec from a Hugging Face config.json (a file, or a directory holding one)."""
+    file = path / "config.json" if path.is_dir() else path
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--model: cannot read '{file}' ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--model: '{file}' is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(config, dict):
+        raise UsageError(f"--model: '{file}' must hold a JSON object")
+    config = config.get("text_config", config) if "num_hidden_layers" not in config else config
+    layers = _int(config, "num_hidden_layers", "n_layer")
+    hidden = _int(config, "hidden_size", "n_embd")
+    heads = _int(config, "num_attention_heads", "n_head")
+    missing = [k for k, v in (("num_hidden_layers", layers), ("hidden_size", hidden), ("num_attention_heads", heads)) if not v]
+    if missing:
+        raise UsageError(f"--model: '{file}' lacks {', '.join(missing)}; a decoder config.json is required")
+    kv_heads = _int(config, "num_key_value_heads") or heads
+    head_dim = _int(config, "head_dim") or hidden // heads
+    ffn = _int(config, "intermediate_size", "n_inner") or 4 * hidden
+    vocab = _int(config, "vocab_size") or 0
+    experts = _int(config, "num_local_experts", "num_experts") or 1
+    top_k = _int(config, "num_experts_per_tok", "experts_per_token") or 1
+    tied = bool(config.get("tie_word_embeddings", False))
+    total, active = params_from_shape(layers, hidden, heads, kv_heads, head_dim, ffn, vocab, experts, top_k, tied)
+    dtype = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(str(config.get("torch_dtype", "bfloat16")), "bf16")
+    name = str(config.get("_name_or_path") or file.parent.name or file.stem)
+    return ModelSpec(
+        model=name,
+        architecture="moe" if experts > 1 else "dense",
+        total_params_b=round(total / 1e9, 6),
+        active_params_b=round(active / 1e9, 6),
+        layers=layers,
+        hidden_size=hidden,
+        attention_heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        ffn_size=ffn,
+        vocab_size=vocab,
+        experts=experts if experts > 1 else None,
+        experts_per_token=top_k if experts > 1 else None,
+        tied_embeddings=tied,
+        max_context=_int(config, "max_position_embeddings", "n_positions"),
+        kv_bytes_per_token=kv_bytes_per_token(layers, kv_heads, head_dim),
+        default_dtype=dtype,
+        giq=False,
+        source=f"local config.json {file}",
+        confidence="V",
+    )

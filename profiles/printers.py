@@ -1,0 +1,45 @@
+"""Output shapes modelled on gcloud's printers: aligned table, CSV, JSON and YAML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+FORMATS = ("table", "csv", "json", "yaml")
+FORMAT_ALIASES = {"profile": "table", "csvprofile": "csv"}  # gcloud's own format names
+
+
+def normalize_format(value: str) -> str:
+    return FORMAT_ALIASES.get(value, value)
+
+
+def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
+    widths = [max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in columns]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines += ["  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths)).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def structured(records: Sequence[dict[str, object]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(list(records), indent=2) + "\n"
+    import yaml  # only the yaml format pays for the import
+
+    return "".join("---\n" + yaml.safe_dump(r, sort_keys=False) for r in records) if records else ""
+
+
+def num(value: float | None, digits: int = 0) -> str:
+    """Fixed-point display; missing data prints as N/A (never as 0)."""
+    if value is None:
+        return "N/A"
+    return f"{value:.{digits}f}"

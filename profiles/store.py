@@ -1,0 +1,244 @@
+"""Profile store: benchmark points (one row per load point) from shipped and user CSV directories.
+
+The file format is gcloud's `benchmarks list` CSV (its exact header first) followed by our extra
+columns, so a `benchmarks list` dump, a harness run and the shipped data all load the same way.
+Cost columns in a file are ignored on load: cost is always recomputed from prices.csv.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from profiles.csvdata import DATA_DIR, Cell, read_rows
+from profiles.errors import UsageError
+
+PROFILES_ENV = "GKE_INFERENCE_PROFILES_DIR"
+SHIPPED_DIR = DATA_DIR / "profiles"
+
+GCLOUD_BENCHMARK_HEADER = (
+    "Instance Type", "Accelerator Type", "Model Name", "Model Server Name", "Model Server Version",
+    "Output Tokens/s", "NTPOT (ms)", "TTFT (ms)", "ITL (ms)", "QPS", "Cost/M Input Tokens", "Cost/M Output Tokens",
+    "Use Case", "Average Input Length", "Average Output Length", "Serving Stack", "Serving Stack Version",
+)
+EXTRA_HEADER = (
+    "Instance $/h", "Input Tokens/s", "NTPOT p90 (ms)", "TTFT p90 (ms)", "ITL p90 (ms)", "Accelerator Count",
+    "TPU Topology", "Precision", "Load Type", "Load Value", "Num Requests Waiting", "KV Cache Usage",
+    "Num Requests Running", "Provenance", "Source Id", "Source", "Derived", "Date",
+)
+STORE_HEADER = GCLOUD_BENCHMARK_HEADER + EXTRA_HEADER
+PROVENANCE_RANK = {"measured": 0, "published": 1, "estimated": 2}  # lower wins
+LOAD_TYPES = ("request_rate", "concurrency", "offline")
+PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "int4")
+
+
+@dataclass(frozen=True)
+class ProfilePoint:
+    """One load point of one serving configuration; None means "not published / not measured"."""
+
+    model: str
+    model_server: str
+    model_server_version: str
+    instance_type: str
+    accelerator_type: str
+    accelerator_count: int
+    tpu_topology: str
+    precision: str
+    use_case: str
+    input_length: float | None
+    output_length: float | None
+    load_type: str
+    load_value: float | None
+    output_tps: float | None
+    input_tps: float | None
+    qps: float | None
+    ntpot_ms: float | None
+    ttft_ms: float | None
+    itl_ms: float | None
+    ntpot_p90_ms: float | None
+    ttft_p90_ms: float | None
+    itl_p90_ms: float | None
+    num_requests_waiting: float | None
+    kv_cache_usage_perc: float | None
+    num_requests_running: float | None
+    provenance: str
+    source_id: str
+    source: str
+    derived: str
+    date: str
+    serving_stack: str = ""
+    serving_stack_version: str = ""
+
+    @property
+    def workload(self) -> str:
+        """Workload key: a named use case, else the fixed lengths."""
+        if self.use_case:
+            return self.use_case
+        return f"{_fmt_len(self.input_length)}/{_fmt_len(self.output_length)}"
+
+    @property
+    def config_key(self) -> tuple:
+        """Everything that makes two points the same serving configuration (version and provenance excluded)."""
+        return (self.model, self.model_server, self.instance_type, self.accelerator_type, self.accelerator_count,
+                self.tpu_topology, self.precision, self.workload)
+
+    @property
+    def load_order(self) -> tuple:
+        """Sort key along a curve: offered load, with offline (infinite rate) last."""
+        return (self.load_type == "offline", self.load_value or 0.0, self.output_tps or 0.0)
+
+
+def _fmt_len(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def _row_to_point(cell: Cell) -> ProfilePoint:
+    def num(col: str) -> float | None:
+        return cell.number(col)
+
+    kv = cell.number("KV Cache Usage")
+    if kv is not None and kv > 1:
+        raise cell.bad("KV Cache Usage", "a fraction 0..1")
+    count = cell.integer("Accelerator Count")
+    if not count:
+        raise UsageError(f"{cell.path}:{cell.line}: column 'Accelerator Count' value '0' must be at least 1")
+    return ProfilePoint(
+        model=cell.text("Model Name"), model_server=cell.text("Model Server Name"),
+        model_server_version=cell.text("Model Server Version"), instance_type=cell.text("Instance Type"),
+        accelerator_type=cell.text("Accelerator Type"), accelerator_count=count,
+        tpu_topology=cell.text("TPU Topology", required=False), precision=cell.choice("Precision", PRECISIONS),
+        use_case=cell.text("Use Case", required=False), input_length=num("Average Input Length"),
+        output_length=num("Average Output Length"), load_type=cell.choice("Load Type", LOAD_TYPES),
+        load_value=num("Load Value"), output_tps=num("Output Tokens/s"), input_tps=num("Input Tokens/s"),
+        qps=num("QPS"), ntpot_ms=num("NTPOT (ms)"), ttft_ms=num("TTFT (ms)"), itl_ms=num("ITL (ms)"),
+        ntpot_p90_ms=num("NTPOT p90 (ms)"), ttft_p90_ms=num("TTFT p90 (ms)"), itl_p90_ms=num("ITL p90 (ms)"),
+        num_requests_waiting=num("Num Requests Waiting"), kv_cache_usage_perc=num("KV Cache Usage"),
+        num_requests_running=num("Num Requests Running"),
+        provenance=cell.choice("Provenance", tuple(PROVENANCE_RANK)), source_id=cell.text("Source Id", required=False),
+        source=cell.text("Source"), derived=cell.text("Derived", required=False), date=cell.text("Date", required=False),
+        serving_stack=cell.text("Serving Stack", required=False),
+        serving_stack_version=cell.text("Serving Stack Version", required=False),
+    )
+
+
+def load_file(path: Path) -> list[ProfilePoint]:
+    """Every point in one store CSV; a bad cell raises UsageError naming file, line and column."""
+    required = tuple(h for h in STORE_HEADER if not h.startswith("Cost/M") and h != "Instance $/h")
+    points = []
+    for line, row in read_rows(path, required):
+        points.append(_row_to_point(Cell(path, line, row)))
+    return points
+
+
+def profile_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
+    """Shipped data, then $GKE_INFERENCE_PROFILES_DIR (os.pathsep-separated), then --profiles-dir values."""
+    dirs = [SHIPPED_DIR]
+    env = os.environ.get(PROFILES_ENV, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs += [Path(p) for p in extra]
+    for d in dirs[1:]:
+        if not d.is_dir():
+            raise UsageError(f"--profiles-dir / {PROFILES_ENV}: '{d}' is not a directory")
+    return dirs
+
+
+def load_points(dirs: Iterable[Path]) -> list[ProfilePoint]:
+    points: list[ProfilePoint] = []
+    for directory in dirs:
+        for path in sorted(directory.glob("*.csv")):
+            points.extend(load_file(path))
+    return points
+
+
+def apply_precedence(points: list[ProfilePoint]) -> list[ProfilePoint]:
+    """Keep, per configuration, only the points of the best provenance: measured > published > estimated."""
+    best: dict[tuple, int] = {}
+    for p in points:
+        rank = PROVENANCE_RANK[p.provenance]
+        best[p.config_key] = min(rank, best.get(p.config_key, rank))
+    return [p for p in points if PROVENANCE_RANK[p.provenance] == best[p.config_key]]
+
+
+_NUM = re.compile(r"\d+")
+
+
+def version_key(version: str) -> tuple:
+    """Order versions: semver-like by number, nightly/dated tags by their digits, unknown first."""
+    if not version or version == "unknown":
+        return (0,)
+    return (1, tuple(int(n) for n in _NUM.findall(version)), version)
+
+
+def select_versions(points: list[ProfilePoint], version: str = "latest") -> list[ProfilePoint]:
+    """'latest': newest version per configuration; 'all': every version; else that exact version."""
+    if version == "all":
+        return points
+    if version != "latest":
+        return [p for p in points if p.model_server_version == version]
+    newest: dict[tuple, tuple] = {}
+    for p in points:
+        key = version_key(p.model_server_version)
+        if p.config_key not in newest or key > newest[p.config_key]:
+            newest[p.config_key] = key
+    return [p for p in points if version_key(p.model_server_version) == newest[p.config_key]]
+
+
+class ProfileStore:
+    """Loaded, precedence-resolved points with the lookups the CLI and the Pulumi program need."""
+
+    def __init__(self, points: list[ProfilePoint]):
+        self.points = apply_precedence(points)
+
+    @classmethod
+    def load(cls, extra_dirs: Iterable[str | Path] = ()) -> ProfileStore:
+        return cls(load_points(profile_dirs(extra_dirs)))
+
+    def models(self) -> list[str]:
+        return sorted({p.model for p in self.points})
+
+    def model_servers(self, model: str) -> list[str]:
+        return sorted({p.model_server for p in self.points if p.model == model})
+
+    def versions(self, model: str, model_server: str) -> list[str]:
+        found = {p.model_server_version for p in self.points if p.model == model and p.model_server == model_server}
+        return sorted(found, key=version_key, reverse=True)
+
+    def field_values(self, name: str) -> list[str]:
+        return sorted({str(getattr(p, name)) for p in self.points})
+
+
+POINT_FIELDS = tuple(f.name for f in fields(ProfilePoint))
+
+
+def point_to_row(p: ProfilePoint) -> dict[str, str]:
+    """A point as one store CSV row (cost columns left empty: they are derived, never stored)."""
+    def f(v: float | None) -> str:
+        return "" if v is None else f"{v:.6g}"
+
+    return {
+        "Instance Type": p.instance_type, "Accelerator Type": p.accelerator_type, "Model Name": p.model,
+        "Model Server Name": p.model_server, "Model Server Version": p.model_server_version,
+        "Output Tokens/s": f(p.output_tps), "NTPOT (ms)": f(p.ntpot_ms), "TTFT (ms)": f(p.ttft_ms), "ITL (ms)": f(p.itl_ms),
+        "QPS": f(p.qps), "Cost/M Input Tokens": "", "Cost/M Output Tokens": "", "Use Case": p.use_case,
+        "Average Input Length": f(p.input_length), "Average Output Length": f(p.output_length),
+        "Serving Stack": p.serving_stack, "Serving Stack Version": p.serving_stack_version, "Instance $/h": "",
+        "Input Tokens/s": f(p.input_tps), "NTPOT p90 (ms)": f(p.ntpot_p90_ms), "TTFT p90 (ms)": f(p.ttft_p90_ms),
+        "ITL p90 (ms)": f(p.itl_p90_ms), "Accelerator Count": str(p.accelerator_count), "TPU Topology": p.tpu_topology,
+        "Precision": p.precision, "Load Type": p.load_type, "Load Value": f(p.load_value),
+        "Num Requests Waiting": f(p.num_requests_waiting), "KV Cache Usage": f(p.kv_cache_usage_perc),
+        "Num Requests Running": f(p.num_requests_running), "Provenance": p.provenance, "Source Id": p.source_id,
+        "Source": p.source, "Derived": p.derived, "Date": p.date,
+    }
+
+
+def write_file(path: Path, points: Iterable[ProfilePoint]) -> None:
+    """Write points in the store format (gcloud's benchmarks-list header first)."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=STORE_HEADER, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(point_to_row(p) for p in points)

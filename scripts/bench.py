@@ -1,0 +1,63 @@
+"""Speed targets, measured (never asserted in timed tests): median wall time over repeated runs.
+
+- `python -m profiles list …` as a whole process: target < 0.5 s
+- loading the full default profile store in-process: target < 200 ms
+Exits 1 if a target is missed. Results also go to bench-results/bench.json.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RUNS = 15
+LIST_CMD = [sys.executable, "-m", "profiles", "list", "--model", "meta-llama/Llama-3.3-70B-Instruct",
+            "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100", "--format", "csv"]
+
+
+def timed(fn, runs: int = RUNS) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def cli_once() -> None:
+    subprocess.run(LIST_CMD, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def store_once() -> None:
+    from profiles.store import ProfileStore
+
+    ProfileStore.load()
+
+
+def main() -> int:
+    results = []
+    for name, fn, target in (("profiles list (whole process)", cli_once, 0.5),
+                             ("load default profile store", store_once, 0.2)):
+        fn()  # warm the page cache and .pyc files
+        samples = timed(fn)
+        median, worst = statistics.median(samples), max(samples)
+        ok = median < target
+        results.append({"name": name, "runs": len(samples), "median_s": round(median, 4), "max_s": round(worst, 4),
+                        "target_s": target, "pass": ok})
+        print(f"{name:34s} median {median * 1000:7.1f} ms  max {worst * 1000:7.1f} ms  "
+              f"target < {target * 1000:.0f} ms  {'PASS' if ok else 'FAIL'}")
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    return 0 if all(r["pass"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Turn ../shared/data/published_measurements*.csv into profiles/data/profiles/published.csv.
+
+Only rows that describe one serving replica on a GKE machine shape with a published throughput
+become profile points; every other row is reported with the reason it was left out. Derived
+values (input tokens/s, QPS, NTPOT) are computed from published columns only, and each row's
+`Derived` cell says which and how.
+
+Usage: python scripts/import_published.py [--shared DIR] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from profiles.catalog import default_catalog  # noqa: E402
+from profiles.store import SHIPPED_DIR, STORE_HEADER  # noqa: E402
+
+OUT = SHIPPED_DIR / "published.csv"
+SHAREGPT = "Chatbot (ShareGPT)"
+
+# Rows that are not a single GKE serving replica, or carry no throughput: left out on purpose.
+SKIP = {
+    "I01": "H100 PCIe is not offered on GKE (A3 machines are SXM)",
+    "T07": "1 x H200: GKE has only 8-GPU H200 machines (a3-ultragpu-8g)",
+    "T13": "1 x H200: GKE has only 8-GPU H200 machines (a3-ultragpu-8g)",
+    "V01": "1 x H200 and no throughput published",
+    "V03": "2 x H200 and no throughput published",
+    "V05": "no throughput or latency in the normalized row",
+    "S01": "no output tokens/s published (only offered rate and latencies)",
+    "S03": "no output tokens/s published (only offered rate and latencies)",
+    "S05": "no output tokens/s published (only offered rate and latencies)",
+}
+# Published for several data-parallel replicas: per-replica throughput = total / replicas.
+REPLICAS = {"K01": 8, "K03": 8}
+
+
+def server_and_version(raw: dict[str, str]) -> tuple[str, str]:
+    """Model server name (GIQ style, lower-case) and version from the raw engine columns."""
+    engine, version = raw["engine"], raw["engine_version"]
+    if engine.startswith("TensorRT-LLM via NVIDIA MLPerf"):
+        return "tensorrt-llm", f"mlperf-{version}"
+    if engine.startswith("TensorRT-LLM"):
+        return "tensorrt-llm", "perf-overview@" + re.search(r"commit ([0-9a-f]+)", version).group(1)
+    if engine.startswith("NVIDIA NIM"):
+        return "nim", version.replace("NIM container ", "")
+    if engine.startswith("SGLang"):
+        return "sglang", version
+    if engine.startswith("JetStream"):
+        return "jetstream", "pytorch@" + version.replace("as of ", "")
+    if engine.startswith("vLLM TPU"):
+        return "vllm", version.split(":", 1)[1]
+    if engine.startswith("vLLM"):
+        found = re.search(r"\d+\.\d+\.\d+", version)
+        return "vllm", found.group(0) if found else "unknown"
+    raise SystemExit(f"unmapped engine {engine!r} in row {raw['row_id']}")
+
+
+def num(value: str) -> float | None:
+    return float(value) if value not in ("", None) else None
+
+
+def convert(norm: dict[str, str], raw: dict[str, str]) -> tuple[dict[str, str] | None, str]:
+    catalog = default_catalog()
+    row_id = norm["row_id"]
+    if row_id in SKIP:
+        return None, SKIP[row_id]
+    replicas = REPLICAS.get(row_id, 1)
+    count = int(norm["accelerator_count"]) // replicas
+    shape = catalog.shape(norm["accelerator_type"], count)
+    if shape is None:
+        return None, f"no GKE machine shape for {count} x {norm['accelerator_type']}"
+    out_tps = num(norm["output_tok_s"])
+    if out_tps is None:
+        return None, "no output tokens/s"
+    derived = []
+    if replicas > 1:
+        out_tps /= replicas
+        derived.append(f"per replica = published total / {replicas} data-parallel replicas")
+    isl, osl = num(norm["input_len"]), num(norm["output_len"])
+    req_s = num(raw["req_s"])
+    qps = req_s / replicas if req_s is not None else None
+    if qps is None and osl:
+        qps = out_tps / osl
+        derived.append("QPS = output tok/s / OSL")
+    input_tps = None
+    if qps is not None and isl is not None:
+        input_tps = qps * isl
+        derived.append("input tok/s = QPS x ISL")
+    ttft, itl, ntpot = num(norm["ttft_ms"]), num(norm["itl_ms"]), num(norm["ntpot_ms"])
+    if ntpot is None and ttft is not None and itl is not None and osl:
+        ntpot = (ttft + (osl - 1) * itl) / osl
+        derived.append("NTPOT = (TTFT + (OSL-1) x ITL) / OSL")
+    server, version = server_and_version(raw)
+    workload = raw["workload"]
+    use_case = SHAREGPT if "ShareGPT" in workload and "multi-turn" not in workload else ""
+    load_type = norm["load_type"]
+
+    def fmt(v: float | None) -> str:
+        return "" if v is None else f"{v:.6g}"
+
+    row = dict.fromkeys(STORE_HEADER, "")
+    row.update({
+        "Instance Type": shape.machine_type, "Accelerator Type": shape.accelerator_type, "Model Name": norm["model"],
+        "Model Server Name": server, "Model Server Version": version, "Output Tokens/s": fmt(out_tps),
+        "NTPOT (ms)": fmt(ntpot), "TTFT (ms)": fmt(ttft), "ITL (ms)": fmt(itl), "QPS": fmt(qps), "Use Case": use_case,
+        "Average Input Length": fmt(isl), "Average Output Length": fmt(osl), "Input Tokens/s": fmt(input_tps),
+        "Accelerator Count": str(count), "TPU Topology": shape.tpu_topology, "Precision": norm["precision"],
+        "Load Type": load_type, "Load Value": norm["load_value"], "Provenance": "published", "Source Id": row_id,
+        "Source": norm["source"], "Derived": "; ".join(derived),
+    })
+    return row, ""
+
+
+def render(shared: Path) -> tuple[str, list[str]]:
+    data = shared / "data"
+    with (data / "published_measurements.csv").open(newline="") as f:
+        raw = {r["row_id"]: r for r in csv.DictReader(f)}
+    with (data / "published_measurements_normalized.csv").open(newline="") as f:
+        norm_rows = list(csv.DictReader(f))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=STORE_HEADER, lineterminator="\n")
+    writer.writeheader()
+    report = []
+    for norm in norm_rows:
+        row, why = convert(norm, raw[norm["row_id"]])
+        if row is None:
+            report.append(f"skipped {norm['row_id']}: {why}")
+        else:
+            writer.writerow(row)
+    return buffer.getvalue(), report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the checked-in file is stale")
+    args = parser.parse_args()
+    text, report = render(args.shared)
+    if args.check:
+        stale = not OUT.exists() or OUT.read_text() != text
+        print(f"{OUT.relative_to(ROOT)} is {'STALE: run make import' if stale else 'up to date'}")
+        return 1 if stale else 0
+    OUT.write_text(text)
+    print("\n".join(report))
+    print(f"wrote {OUT.relative_to(ROOT)} ({text.count(chr(10)) - 1} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
