@@ -17,8 +17,8 @@ def normalize_format(value: str) -> str:
 
 def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:
     widths = [max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in columns]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines += ["  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from profiles.catalog import default_catalog
 from profiles.errors import UsageError, unknown
 from profiles.explain import explain
-from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan, recommend as recommend_hpa
+from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
+from profiles.hpa import recommend as recommend_hpa
 from profiles.selection import Candidate, Pricing, Ranking, Targets, rank
 from profiles.store import ProfileStore, select_versions
 

@@ -7,7 +7,13 @@ import pytest
 
 from profiles.errors import UsageError
 from profiles.store import (
-    GCLOUD_BENCHMARK_HEADER, SHIPPED_DIR, STORE_HEADER, ProfileStore, apply_precedence, load_file, select_versions,
+    GCLOUD_BENCHMARK_HEADER,
+    SHIPPED_DIR,
+    STORE_HEADER,
+    ProfileStore,
+    apply_precedence,
+    load_file,
+    select_versions,
     version_key,
 )
 from tests.conftest import ROOT
