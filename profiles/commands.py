@@ -52,15 +52,16 @@ def _filter(points: list[ProfilePoint], args: argparse.Namespace, catalog: Catal
         catalog.accelerator(args.accelerator_type)
     if getattr(args, "instance_type", None) and args.instance_type not in catalog.machine_types:
         raise unknown("--instance-type", args.instance_type, catalog.machine_types)
-    if args.model_server and args.model_server not in {p.model_server for p in points}:
-        raise unknown("--model-server", args.model_server, {p.model_server for p in points})
+    servers = {p.model_server for p in points if not args.model or p.model == args.model}
+    if args.model_server and args.model_server not in servers:
+        raise unknown("--model-server", args.model_server, servers)
     keep = [p for p in points
             if (not args.model or p.model == args.model)
             and (not args.model_server or p.model_server == args.model_server)
             and (not getattr(args, "accelerator_type", None) or p.accelerator_type == args.accelerator_type)
             and (not getattr(args, "instance_type", None) or p.instance_type == args.instance_type)
             and (not args.use_case or p.use_case == args.use_case)
-            and (not args.region or args.region in catalog.machine_types.get(p.instance_type, _NONE).regions)]
+            and (not args.region or _offered(catalog, p.instance_type, args.region))]
     lengths = (getattr(args, "target_input_length", None), getattr(args, "target_output_length", None))
     if any(lengths):
         if not all(lengths):
@@ -72,11 +73,9 @@ def _filter(points: list[ProfilePoint], args: argparse.Namespace, catalog: Catal
     return select_versions(keep, args.model_server_version)
 
 
-class _NoMachine:
-    regions: tuple[str, ...] = ()
-
-
-_NONE = _NoMachine()
+def _offered(catalog: Catalog, machine_type: str, region: str) -> bool:
+    machine = catalog.machine_types.get(machine_type)
+    return machine is not None and region in machine.regions
 
 
 def _within(value: float | None, target: int) -> bool:
@@ -173,6 +172,9 @@ def profiles_list(args: argparse.Namespace) -> Output:
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
     _check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
+    if args.model and args.model not in store.models():
+        return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
+                          "add measured ones with --profiles-dir).\nListed 0 items.")
     targets = _targets(args)
     ranking = rank(catalog, _filter(store.points, args, catalog), targets, _pricing(args))
     rows = [_list_row(c) for c in ranking.candidates]

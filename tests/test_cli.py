@@ -78,6 +78,13 @@ def test_models_servers_and_versions():
     assert run_cli("model-server-versions", "list", "--model", LLAMA70, "--model-server", "nim").stdout.split() == ["1.8.0"]
 
 
+def test_catalog_model_without_profiles_is_an_empty_answer_not_an_error():
+    r = run_cli("list", "--model", "Qwen/Qwen3-32B")
+    assert r.returncode == 0 and r.stdout == "" and "has no profiles yet" in r.stderr
+    r = run_cli("list", "--model", LLAMA70, "--model-server", "sglang")  # sglang exists, but not for this model
+    assert r.returncode == 2 and "allowed: nim, tensorrt-llm" in r.stderr
+
+
 def test_no_match_prints_the_achievable_range():
     r = run_cli("list", "--model", LLAMA70, "--target-ntpot-milliseconds", "5")
     assert r.returncode == 0 and r.stdout == ""
