@@ -12,7 +12,7 @@ from profiles.explain import explain
 from profiles.hpa import recommend
 from profiles.printers import csv_text, num, structured, table
 from profiles.selection import Candidate, Pricing, Targets, rank
-from profiles.store import STORE_HEADER, ProfilePoint, ProfileStore, select_versions
+from profiles.store import STORE_HEADER, ProfilePoint, ProfileStore, point_to_row, select_versions
 
 LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M Output Tokens", "Output Tokens/s",
                 "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "Model Server", "Model Server Version", "Model",
@@ -194,32 +194,14 @@ def profiles_list(args: argparse.Namespace) -> Output:
 
 
 def _benchmark_row(p: ProfilePoint, catalog: Catalog, pricing: Pricing) -> dict[str, str]:
+    """The store row of a point with its price and costs filled in for the chosen pricing."""
     price = catalog.price(p.instance_type, p.accelerator_count, pricing.pricing_model, pricing.region)
     cost = token_cost(price.usd_per_hour if price else None, p.output_tps, p.input_tps, pricing.ratio)
-    values = {
-        "Instance Type": p.instance_type, "Accelerator Type": p.accelerator_type, "Model Name": p.model,
-        "Model Server Name": p.model_server, "Model Server Version": p.model_server_version,
-        "Output Tokens/s": p.output_tps, "NTPOT (ms)": p.ntpot_ms, "TTFT (ms)": p.ttft_ms, "ITL (ms)": p.itl_ms,
-        "QPS": p.qps, "Cost/M Input Tokens": cost.per_million_input if cost else None,
-        "Cost/M Output Tokens": cost.per_million_output if cost else None, "Use Case": p.use_case,
-        "Average Input Length": p.input_length, "Average Output Length": p.output_length,
-        "Serving Stack": p.serving_stack, "Serving Stack Version": p.serving_stack_version,
-        "Instance $/h": price.usd_per_hour if price else None, "Input Tokens/s": p.input_tps,
-        "NTPOT p90 (ms)": p.ntpot_p90_ms, "TTFT p90 (ms)": p.ttft_p90_ms, "ITL p90 (ms)": p.itl_p90_ms,
-        "Accelerator Count": p.accelerator_count, "TPU Topology": p.tpu_topology, "Precision": p.precision,
-        "Load Type": p.load_type, "Load Value": p.load_value, "Num Requests Waiting": p.num_requests_waiting,
-        "KV Cache Usage": p.kv_cache_usage_perc, "Num Requests Running": p.num_requests_running,
-        "Provenance": p.provenance, "Source Id": p.source_id, "Source": p.source, "Derived": p.derived, "Date": p.date,
+    return point_to_row(p) | {
+        "Cost/M Input Tokens": gcloud_amount(cost.per_million_input if cost else None),
+        "Cost/M Output Tokens": gcloud_amount(cost.per_million_output if cost else None),
+        "Instance $/h": f"{price.usd_per_hour:g}" if price else "",
     }
-    return {k: _cell(v, k) for k, v in values.items()}
-
-
-def _cell(value: object, column: str) -> str:
-    if value is None:
-        return "N/A" if column.startswith("Cost/M") else ""
-    if isinstance(value, float):
-        return gcloud_amount(value) if column.startswith("Cost/M") else f"{value:.6g}"
-    return str(value)
 
 
 def benchmarks_list(args: argparse.Namespace) -> Output:

@@ -234,11 +234,17 @@ def point_to_row(p: ProfilePoint) -> dict[str, str]:
     }
 
 
-def write_file(path: Path, points: Iterable[ProfilePoint]) -> None:
-    """Write points in the store format (gcloud's benchmarks-list header first)."""
+def render_csv(points: Iterable[ProfilePoint]) -> str:
+    """Points in the store format (gcloud's benchmarks-list header first)."""
     import csv
+    import io
 
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=STORE_HEADER, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(point_to_row(p) for p in points)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=STORE_HEADER, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(point_to_row(p) for p in points)
+    return buffer.getvalue()
+
+
+def write_file(path: Path, points: Iterable[ProfilePoint]) -> None:
+    path.write_text(render_csv(points), encoding="utf-8")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import re
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from profiles.catalog import default_catalog  # noqa: E402
-from profiles.store import SHIPPED_DIR, STORE_HEADER  # noqa: E402
+from profiles.store import SHIPPED_DIR, ProfilePoint, render_csv  # noqa: E402
 
 OUT = SHIPPED_DIR / "published.csv"
 SHAREGPT = "Chatbot (ShareGPT)"
@@ -67,7 +66,7 @@ def num(value: str) -> float | None:
     return float(value) if value not in ("", None) else None
 
 
-def convert(norm: dict[str, str], raw: dict[str, str]) -> tuple[dict[str, str] | None, str]:
+def convert(norm: dict[str, str], raw: dict[str, str]) -> tuple[ProfilePoint | None, str]:
     catalog = default_catalog()
     row_id = norm["row_id"]
     if row_id in SKIP:
@@ -101,22 +100,23 @@ def convert(norm: dict[str, str], raw: dict[str, str]) -> tuple[dict[str, str] |
     server, version = server_and_version(raw)
     workload = raw["workload"]
     use_case = SHAREGPT if "ShareGPT" in workload and "multi-turn" not in workload else ""
-    load_type = norm["load_type"]
 
-    def fmt(v: float | None) -> str:
-        return "" if v is None else f"{v:.6g}"
+    point = ProfilePoint(
+        model=norm["model"], model_server=server, model_server_version=version, instance_type=shape.machine_type,
+        accelerator_type=shape.accelerator_type, accelerator_count=count, tpu_topology=shape.tpu_topology,
+        precision=norm["precision"], use_case=use_case, input_length=isl, output_length=osl,
+        load_type=norm["load_type"], load_value=num(norm["load_value"]), output_tps=_r(out_tps),
+        input_tps=_r(input_tps), qps=_r(qps), ntpot_ms=_r(ntpot), ttft_ms=ttft, itl_ms=itl, ntpot_p90_ms=None,
+        ttft_p90_ms=None, itl_p90_ms=None, num_requests_waiting=None, kv_cache_usage_perc=None,
+        num_requests_running=None, provenance="published", source_id=row_id, source=norm["source"],
+        derived="; ".join(derived), date="",
+    )
+    return point, ""
 
-    row = dict.fromkeys(STORE_HEADER, "")
-    row.update({
-        "Instance Type": shape.machine_type, "Accelerator Type": shape.accelerator_type, "Model Name": norm["model"],
-        "Model Server Name": server, "Model Server Version": version, "Output Tokens/s": fmt(out_tps),
-        "NTPOT (ms)": fmt(ntpot), "TTFT (ms)": fmt(ttft), "ITL (ms)": fmt(itl), "QPS": fmt(qps), "Use Case": use_case,
-        "Average Input Length": fmt(isl), "Average Output Length": fmt(osl), "Input Tokens/s": fmt(input_tps),
-        "Accelerator Count": str(count), "TPU Topology": shape.tpu_topology, "Precision": norm["precision"],
-        "Load Type": load_type, "Load Value": norm["load_value"], "Provenance": "published", "Source Id": row_id,
-        "Source": norm["source"], "Derived": "; ".join(derived),
-    })
-    return row, ""
+
+def _r(value: float | None) -> float | None:
+    """Six significant digits, as written to the file, so a re-import compares equal."""
+    return None if value is None else float(f"{value:.6g}")
 
 
 def render(shared: Path) -> tuple[str, list[str]]:
@@ -125,17 +125,14 @@ def render(shared: Path) -> tuple[str, list[str]]:
         raw = {r["row_id"]: r for r in csv.DictReader(f)}
     with (data / "published_measurements_normalized.csv").open(newline="") as f:
         norm_rows = list(csv.DictReader(f))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=STORE_HEADER, lineterminator="\n")
-    writer.writeheader()
-    report = []
+    points, report = [], []
     for norm in norm_rows:
-        row, why = convert(norm, raw[norm["row_id"]])
-        if row is None:
+        point, why = convert(norm, raw[norm["row_id"]])
+        if point is None:
             report.append(f"skipped {norm['row_id']}: {why}")
         else:
-            writer.writerow(row)
-    return buffer.getvalue(), report
+            points.append(point)
+    return render_csv(points), report
 
 
 def main() -> int:
