@@ -7,13 +7,14 @@ Cost columns in a file are ignored on load: cost is always recomputed from price
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from profiles.csvdata import DATA_DIR, Cell, read_rows
+from profiles.csvdata import DATA_DIR, Cell
 from profiles.errors import UsageError
 
 PROFILES_ENV = "GKE_INFERENCE_PROFILES_DIR"
@@ -124,12 +125,67 @@ def _row_to_point(cell: Cell) -> ProfilePoint:
     )
 
 
+_TEXT = {"model": "Model Name", "model_server": "Model Server Name", "model_server_version": "Model Server Version",
+         "instance_type": "Instance Type", "accelerator_type": "Accelerator Type", "tpu_topology": "TPU Topology",
+         "precision": "Precision", "use_case": "Use Case", "load_type": "Load Type", "provenance": "Provenance",
+         "source_id": "Source Id", "source": "Source", "derived": "Derived", "date": "Date",
+         "serving_stack": "Serving Stack", "serving_stack_version": "Serving Stack Version"}
+_NUMBER = {"input_length": "Average Input Length", "output_length": "Average Output Length", "load_value": "Load Value",
+           "output_tps": "Output Tokens/s", "input_tps": "Input Tokens/s", "qps": "QPS", "ntpot_ms": "NTPOT (ms)",
+           "ttft_ms": "TTFT (ms)", "itl_ms": "ITL (ms)", "ntpot_p90_ms": "NTPOT p90 (ms)", "ttft_p90_ms": "TTFT p90 (ms)",
+           "itl_p90_ms": "ITL p90 (ms)", "num_requests_waiting": "Num Requests Waiting",
+           "kv_cache_usage_perc": "KV Cache Usage", "num_requests_running": "Num Requests Running"}
+_REQUIRED_TEXT = ("model", "model_server", "model_server_version", "instance_type", "accelerator_type", "source")
+
+
+def _fast_point(row: list[str], text_cols: list[tuple[str, int]], number_cols: list[tuple[str, int]],
+                count_col: int) -> ProfilePoint:
+    """Parse a well-formed row quickly; any doubt raises, and the caller re-parses slowly for the message."""
+    values: dict[str, object] = {f: row[i].strip() for f, i in text_cols}
+    for field, i in number_cols:
+        text = row[i]
+        number = float(text) if text else None
+        if number is not None and not number >= 0:  # negative or NaN
+            raise ValueError(field)
+        values[field] = number
+    values["accelerator_count"] = count = int(row[count_col])
+    if (count < 1 or values["precision"] not in PRECISIONS or values["load_type"] not in LOAD_TYPES
+            or values["provenance"] not in PROVENANCE_RANK or not all(values[f] for f in _REQUIRED_TEXT)
+            or (values["kv_cache_usage_perc"] or 0) > 1):
+        raise ValueError("invalid row")
+    for field in _TEXT:
+        values.setdefault(field, "")
+    for field in _NUMBER:
+        values.setdefault(field, None)
+    return ProfilePoint(**values)
+
+
 def load_file(path: Path) -> list[ProfilePoint]:
     """Every point in one store CSV; a bad cell raises UsageError naming file, line and column."""
     required = tuple(h for h in STORE_HEADER if not h.startswith("Cost/M") and h != "Instance $/h")
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read profile file ({exc.strerror})") from None
     points = []
-    for line, row in read_rows(path, required):
-        points.append(_row_to_point(Cell(path, line, row)))
+    with handle:
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise UsageError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(required)}")
+        index = {name: i for i, name in enumerate(header)}
+        text_cols = [(f, index[c]) for f, c in _TEXT.items() if c in index]
+        number_cols = [(f, index[c]) for f, c in _NUMBER.items() if c in index]
+        count_col = index["Accelerator Count"]
+        for row in reader:
+            if not row:
+                continue
+            try:
+                points.append(_fast_point(row, text_cols, number_cols, count_col))
+            except (ValueError, IndexError):
+                cell = Cell(path, reader.line_num, {h: (row[i].strip() if i < len(row) else "") for h, i in index.items()})
+                points.append(_row_to_point(cell))  # raises the precise UsageError
     return points
 
 
@@ -155,11 +211,13 @@ def load_points(dirs: Iterable[Path]) -> list[ProfilePoint]:
 
 def apply_precedence(points: list[ProfilePoint]) -> list[ProfilePoint]:
     """Keep, per configuration, only the points of the best provenance: measured > published > estimated."""
+    keys = [p.config_key for p in points]
     best: dict[tuple, int] = {}
-    for p in points:
+    for key, p in zip(keys, points, strict=True):
         rank = PROVENANCE_RANK[p.provenance]
-        best[p.config_key] = min(rank, best.get(p.config_key, rank))
-    return [p for p in points if PROVENANCE_RANK[p.provenance] == best[p.config_key]]
+        if rank < best.get(key, 99):
+            best[key] = rank
+    return [p for key, p in zip(keys, points, strict=True) if PROVENANCE_RANK[p.provenance] == best[key]]
 
 
 _NUM = re.compile(r"\d+")
@@ -236,7 +294,6 @@ def point_to_row(p: ProfilePoint) -> dict[str, str]:
 
 def render_csv(points: Iterable[ProfilePoint]) -> str:
     """Points in the store format (gcloud's benchmarks-list header first)."""
-    import csv
     import io
 
     buffer = io.StringIO()
