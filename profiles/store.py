@@ -11,7 +11,7 @@ import csv
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from profiles.csvdata import DATA_DIR, Cell
@@ -36,7 +36,7 @@ LOAD_TYPES = ("request_rate", "concurrency", "offline")
 PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "int4")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProfilePoint:
     """One load point of one serving configuration; None means "not published / not measured"."""
 
@@ -96,35 +96,6 @@ def _fmt_len(value: float | None) -> str:
     return "?" if value is None else f"{value:g}"
 
 
-def _row_to_point(cell: Cell) -> ProfilePoint:
-    def num(col: str) -> float | None:
-        return cell.number(col)
-
-    kv = cell.number("KV Cache Usage")
-    if kv is not None and kv > 1:
-        raise cell.bad("KV Cache Usage", "a fraction 0..1")
-    count = cell.integer("Accelerator Count")
-    if not count:
-        raise UsageError(f"{cell.path}:{cell.line}: column 'Accelerator Count' value '0' must be at least 1")
-    return ProfilePoint(
-        model=cell.text("Model Name"), model_server=cell.text("Model Server Name"),
-        model_server_version=cell.text("Model Server Version"), instance_type=cell.text("Instance Type"),
-        accelerator_type=cell.text("Accelerator Type"), accelerator_count=count,
-        tpu_topology=cell.text("TPU Topology", required=False), precision=cell.choice("Precision", PRECISIONS),
-        use_case=cell.text("Use Case", required=False), input_length=num("Average Input Length"),
-        output_length=num("Average Output Length"), load_type=cell.choice("Load Type", LOAD_TYPES),
-        load_value=num("Load Value"), output_tps=num("Output Tokens/s"), input_tps=num("Input Tokens/s"),
-        qps=num("QPS"), ntpot_ms=num("NTPOT (ms)"), ttft_ms=num("TTFT (ms)"), itl_ms=num("ITL (ms)"),
-        ntpot_p90_ms=num("NTPOT p90 (ms)"), ttft_p90_ms=num("TTFT p90 (ms)"), itl_p90_ms=num("ITL p90 (ms)"),
-        num_requests_waiting=num("Num Requests Waiting"), kv_cache_usage_perc=num("KV Cache Usage"),
-        num_requests_running=num("Num Requests Running"),
-        provenance=cell.choice("Provenance", tuple(PROVENANCE_RANK)), source_id=cell.text("Source Id", required=False),
-        source=cell.text("Source"), derived=cell.text("Derived", required=False), date=cell.text("Date", required=False),
-        serving_stack=cell.text("Serving Stack", required=False),
-        serving_stack_version=cell.text("Serving Stack Version", required=False),
-    )
-
-
 _TEXT = {"model": "Model Name", "model_server": "Model Server Name", "model_server_version": "Model Server Version",
          "instance_type": "Instance Type", "accelerator_type": "Accelerator Type", "tpu_topology": "TPU Topology",
          "precision": "Precision", "use_case": "Use Case", "load_type": "Load Type", "provenance": "Provenance",
@@ -136,6 +107,23 @@ _NUMBER = {"input_length": "Average Input Length", "output_length": "Average Out
            "itl_p90_ms": "ITL p90 (ms)", "num_requests_waiting": "Num Requests Waiting",
            "kv_cache_usage_perc": "KV Cache Usage", "num_requests_running": "Num Requests Running"}
 _REQUIRED_TEXT = ("model", "model_server", "model_server_version", "instance_type", "accelerator_type", "source")
+_CHOICES = {"precision": PRECISIONS, "load_type": LOAD_TYPES, "provenance": tuple(PROVENANCE_RANK)}
+
+
+def _row_to_point(cell: Cell) -> ProfilePoint:
+    """Careful parse of one row: the first bad cell raises a UsageError naming file, line, column and value."""
+    values: dict[str, object] = {}
+    for field, column in _TEXT.items():
+        values[field] = (cell.choice(column, _CHOICES[field]) if field in _CHOICES
+                         else cell.text(column, required=field in _REQUIRED_TEXT))
+    for field, column in _NUMBER.items():
+        values[field] = cell.number(column)
+    if (values["kv_cache_usage_perc"] or 0) > 1:
+        raise cell.bad("KV Cache Usage", "a fraction 0..1")
+    values["accelerator_count"] = cell.integer("Accelerator Count")
+    if not values["accelerator_count"]:
+        raise cell.bad("Accelerator Count", "at least 1")
+    return ProfilePoint(**values)
 
 
 def _fast_point(row: list[str], text_cols: list[tuple[str, int]], number_cols: list[tuple[str, int]],
@@ -264,32 +252,17 @@ class ProfileStore:
         found = {p.model_server_version for p in self.points if p.model == model and p.model_server == model_server}
         return sorted(found, key=version_key, reverse=True)
 
-    def field_values(self, name: str) -> list[str]:
-        return sorted({str(getattr(p, name)) for p in self.points})
-
-
-POINT_FIELDS = tuple(f.name for f in fields(ProfilePoint))
 
 
 def point_to_row(p: ProfilePoint) -> dict[str, str]:
     """A point as one store CSV row (cost columns left empty: they are derived, never stored)."""
-    def f(v: float | None) -> str:
-        return "" if v is None else f"{v:.6g}"
-
-    return {
-        "Instance Type": p.instance_type, "Accelerator Type": p.accelerator_type, "Model Name": p.model,
-        "Model Server Name": p.model_server, "Model Server Version": p.model_server_version,
-        "Output Tokens/s": f(p.output_tps), "NTPOT (ms)": f(p.ntpot_ms), "TTFT (ms)": f(p.ttft_ms), "ITL (ms)": f(p.itl_ms),
-        "QPS": f(p.qps), "Cost/M Input Tokens": "", "Cost/M Output Tokens": "", "Use Case": p.use_case,
-        "Average Input Length": f(p.input_length), "Average Output Length": f(p.output_length),
-        "Serving Stack": p.serving_stack, "Serving Stack Version": p.serving_stack_version, "Instance $/h": "",
-        "Input Tokens/s": f(p.input_tps), "NTPOT p90 (ms)": f(p.ntpot_p90_ms), "TTFT p90 (ms)": f(p.ttft_p90_ms),
-        "ITL p90 (ms)": f(p.itl_p90_ms), "Accelerator Count": str(p.accelerator_count), "TPU Topology": p.tpu_topology,
-        "Precision": p.precision, "Load Type": p.load_type, "Load Value": f(p.load_value),
-        "Num Requests Waiting": f(p.num_requests_waiting), "KV Cache Usage": f(p.kv_cache_usage_perc),
-        "Num Requests Running": f(p.num_requests_running), "Provenance": p.provenance, "Source Id": p.source_id,
-        "Source": p.source, "Derived": p.derived, "Date": p.date,
-    }
+    row = dict.fromkeys(STORE_HEADER, "")
+    row.update({column: getattr(p, field) for field, column in _TEXT.items()})
+    for field, column in _NUMBER.items():
+        value = getattr(p, field)
+        row[column] = "" if value is None else f"{value:.6g}"
+    row["Accelerator Count"] = str(p.accelerator_count)
+    return row
 
 
 def render_csv(points: Iterable[ProfilePoint]) -> str:

@@ -130,3 +130,10 @@ def test_a_broken_data_file_names_file_line_column_and_value(tmp_path, file, old
     with pytest.raises(UsageError, match=message) as err:
         Catalog(data)
     assert f"{file}:" in str(err.value)
+
+
+def test_pinned_vllm_images_for_gpu_and_tpu(cat):
+    gpu, tpu = cat.image("vllm", "gpu"), cat.image("vllm", "tpu")
+    assert gpu.image.startswith("docker.io/vllm/vllm-openai:v") and ":latest" not in gpu.image
+    assert tpu.image.startswith("docker.io/vllm/vllm-tpu:nightly-2026")
+    assert cat.image("tgi", "gpu") is None

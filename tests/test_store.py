@@ -103,3 +103,17 @@ def test_missing_column_is_reported(tmp_path):
     (tmp_path / "x.csv").write_text("Instance Type,Model Name\na3-highgpu-1g,m\n")
     with pytest.raises(UsageError, match="missing column"):
         load_file(tmp_path / "x.csv")
+
+
+def test_fast_and_careful_row_parsers_agree(tmp_path):
+    """load_file parses well-formed rows on a fast path; the careful path (used for error messages) must match it."""
+    import csv
+
+    from profiles.csvdata import Cell
+    from profiles.store import _row_to_point
+
+    p = point(num_requests_waiting=2.5, kv_cache_usage_perc=0.3, tpu_topology="2x4", derived="x = y")
+    store_dir(tmp_path, [p])
+    path = tmp_path / "profiles.csv"
+    row = next(csv.DictReader(path.open()))
+    assert load_file(path) == [_row_to_point(Cell(path, 2, row))] == [p]
