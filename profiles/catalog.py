@@ -79,7 +79,20 @@ class Price:
 class ServerImage:
     model_server: str
     platform: str
+    version: str  # the server version the image runs; manifests' arguments are tested against it
     image: str
+    source: str
+    confidence: str
+
+
+@dataclass(frozen=True)
+class SchedulerDefaults:
+    """vLLM's own max-num-batched-tokens / max-num-seqs for the API server on one accelerator."""
+
+    vllm_version: str
+    accelerator_type: str
+    max_num_batched_tokens: int
+    max_num_seqs: int
     source: str
 
 
@@ -105,6 +118,7 @@ class Catalog:
         self.prices = list(self._prices())
         self.models = {m.model: m for m in self._models()}
         self.server_images = list(self._server_images())
+        self.vllm_defaults = {(d.vllm_version, d.accelerator_type): d for d in self._vllm_defaults()}
 
     # ---- loading -------------------------------------------------------------------------
     def _rows(self, name: str, required: tuple[str, ...]):
@@ -179,8 +193,21 @@ class Catalog:
                 source=c.text("source"), confidence=c.choice("confidence", CONFIDENCE))
 
     def _server_images(self):
-        for c in self._rows("model_servers.csv", ("model_server", "platform", "image", "source")):
-            yield ServerImage(c.text("model_server"), c.choice("platform", ("gpu", "tpu")), c.text("image"), c.text("source"))
+        for c in self._rows("model_servers.csv", ("model_server", "platform", "version", "image", "source", "confidence")):
+            image = ServerImage(c.text("model_server"), c.choice("platform", ("gpu", "tpu")), c.text("version"),
+                                c.text("image"), c.text("source"), c.choice("confidence", CONFIDENCE))
+            if ":" not in image.image.rsplit("/", 1)[-1] or image.image.endswith(":latest"):
+                raise UsageError(f"{c.path}:{c.line}: column 'image' value '{image.image}' must carry a fixed tag, not latest")
+            yield image
+
+    def _vllm_defaults(self):
+        cols = ("vllm_version", "accelerator_type", "max_num_batched_tokens", "max_num_seqs", "source", "confidence")
+        for c in self._rows("vllm_defaults.csv", cols):
+            acc = c.text("accelerator_type")
+            if acc not in self.accelerators:
+                raise UsageError(f"{c.path}:{c.line}: column 'accelerator_type' value '{acc}' is not in accelerators.csv")
+            yield SchedulerDefaults(c.text("vllm_version"), acc, c.integer("max_num_batched_tokens") or 0,
+                                    c.integer("max_num_seqs") or 0, c.text("source"))
 
     # ---- lookups -------------------------------------------------------------------------
     def accelerator(self, accelerator_type: str, key: str = "--accelerator-type") -> Accelerator:
@@ -240,6 +267,12 @@ class Catalog:
 
     def image(self, model_server: str, platform: str) -> ServerImage | None:
         return next((i for i in self.server_images if i.model_server == model_server and i.platform == platform), None)
+
+    def scheduler_defaults(self, vllm_version: str, accelerator_type: str) -> SchedulerDefaults:
+        try:
+            return self.vllm_defaults[(vllm_version, accelerator_type)]
+        except KeyError:
+            raise UsageError(f"vllm_defaults.csv: no row for vLLM {vllm_version} on {accelerator_type}") from None
 
 
 @functools.cache

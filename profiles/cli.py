@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from profiles import commands
+from profiles import commands, commands_manifests
 from profiles.catalog import PRICING_MODELS
 from profiles.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO
 from profiles.errors import UsageError
@@ -118,6 +118,36 @@ def build_parser() -> Parser:
     _store_flags(p)
     _format_flag(p, "table")
     p.set_defaults(run=commands.profiles_list)
+
+    manifests = groups.add_parser("manifests", help="Kubernetes manifests").add_subparsers(dest="verb", required=True, parser_class=Parser)
+    p = manifests.add_parser("create", help="vLLM Deployment, Service, PodMonitoring, PDB and (with a met target) HPA")
+    p.add_argument("--model", required=True, help="catalog model (Hugging Face id)")
+    p.add_argument("--model-server", default="vllm", help="vllm (the only server with a pinned image)")
+    p.add_argument("--model-server-version", default="latest", help="profile version to follow (default latest)")
+    p.add_argument("--accelerator-type", required=True)
+    p.add_argument("--namespace", default="default")
+    for name in ("ntpot", "ttft", "itl"):
+        p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS",
+                       help=f"HPA keeps p50 {name.upper()} below this; no HPA when no profile point meets it")
+    p.add_argument("--model-bucket-uri", metavar="gs://BUCKET[/PATH]", help="load weights from GCS (config.json + weights)")
+    p.add_argument("--use-case", type=choice(USE_CASES, {"chatbot": "Chatbot (ShareGPT)"}, fold=True))
+    p.add_argument("--output", type=choice(("manifest", "comments", "all")), default="all",
+                   help="manifest (YAML only, no comments), comments, or all (default)")
+    p.add_argument("--output-path", help="write to this file instead of stdout")
+    p.add_argument("--name", help="object name (default vllm-<model>)")
+    p.add_argument("--service-type", type=choice(("ClusterIP", "LoadBalancer", "InternalLoadBalancer")), default="ClusterIP")
+    p.add_argument("--max-model-len", type=positive(int), help="context cap (default min(model context, 8192))")
+    p.add_argument("--autopilot", action="store_true", help="Autopilot cluster: no unlimited GCS FUSE sidecar annotations")
+    p.add_argument("--spot", action="store_true", help="schedule on Spot capacity (nodeSelector + toleration)")
+    p.add_argument("--surge", type=int, default=0, help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
+    p.add_argument("--pricing-model", type=choice(PRICING_MODELS), default="spot", help="prices used to rank profiles")
+    p.add_argument("--hpa-metric", type=choice(tuple(HPA_METRICS)), default=DEFAULT_HPA_METRIC)
+    p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER)
+    p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS: initial replicas")
+    p.add_argument("--min-replicas", type=positive(int), default=1)
+    p.add_argument("--max-replicas", type=positive(int))
+    _store_flags(p)
+    p.set_defaults(run=commands_manifests.manifests_create)
 
     bench = groups.add_parser("benchmarks", help="benchmark points").add_subparsers(dest="verb", required=True, parser_class=Parser)
     p = bench.add_parser("list", help="every load point (CSV, gcloud's header first)")

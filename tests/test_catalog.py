@@ -134,6 +134,9 @@ def test_a_broken_data_file_names_file_line_column_and_value(tmp_path, file, old
 
 def test_pinned_vllm_images_for_gpu_and_tpu(cat):
     gpu, tpu = cat.image("vllm", "gpu"), cat.image("vllm", "tpu")
-    assert gpu.image.startswith("docker.io/vllm/vllm-openai:v") and ":latest" not in gpu.image
-    assert tpu.image.startswith("docker.io/vllm/vllm-tpu:nightly-2026")
+    assert gpu.image == f"docker.io/vllm/vllm-openai:v{gpu.version}"
+    assert tpu.image == f"docker.io/vllm/vllm-tpu:v{tpu.version}" and tpu.version == gpu.version
     assert cat.image("tgi", "gpu") is None
+    for image in (gpu, tpu):
+        for acc in cat.accelerators.values():
+            assert cat.scheduler_defaults(image.version, acc.accelerator_type).max_num_seqs > 0

@@ -1,0 +1,184 @@
+"""One builder for the Kubernetes objects of a vLLM deployment, used by `manifests create` and by Pulumi.
+
+Objects are plain dicts. Values the caller passes in (namespace, bucket, service-account name) are placed
+as given and never inspected, so a Pulumi Output flows through unchanged.
+
+Rollout: `Recreate` unless the caller says spare accelerator capacity exists (`surge` > 0). A surge pod
+needs a whole accelerator node; on a node pool sized to the replica bound it would sit Pending and stall
+the rollout while the old pods keep every accelerator. With spare nodes, RollingUpdate (maxSurge=surge,
+maxUnavailable=0) keeps serving through an update.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from profiles.errors import UsageError
+from profiles.hpa import metric_name
+from profiles.manifests_pod import PORT, ModelSource, PodSizing, pod_annotations, pod_spec, size_pod
+from profiles.serving import ServingPlan
+
+DOMAIN = "gke-inference.dev"
+SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "InternalLoadBalancer")
+SCALE_UP_WINDOW_S, SCALE_DOWN_WINDOW_S = 0, 300  # HPA defaults kept explicit (GKE autoscaling best practices)
+GCS_URI = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])(?:/(.*))?$")
+
+
+@dataclass(frozen=True)
+class ManifestOptions:
+    name: str = ""  # default: vllm-<model>
+    namespace: Any = "default"
+    source: ModelSource = field(default_factory=ModelSource)
+    service_type: str = "ClusterIP"
+    service_account: Any = None  # default: the name
+    autopilot: bool = False
+    spot: bool = False
+    surge: int = 0  # spare accelerator nodes a rolling update may use
+    replicas: int | None = None  # default: the HPA plan's initial replicas
+    generated_by: str = ""  # the version annotation's value
+
+
+def parse_bucket_uri(uri: str, key: str = "--model-bucket-uri") -> ModelSource:
+    """gs://BUCKET[/PATH] -> ModelSource; the path must hold config.json and the weights."""
+    match = GCS_URI.match(uri.rstrip("/"))
+    if not match:
+        raise UsageError(f"{key}: '{uri}' is not gs://BUCKET[/PATH] with a valid bucket name")
+    return ModelSource(match.group(1), match.group(2) or "")
+
+
+def slug(text: str, limit: int = 63) -> str:
+    """A DNS-1123 label from any text (model ids contain '/', '.', capitals)."""
+    value = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return value[:limit].rstrip("-") or "model"
+
+
+def default_name(plan: ServingPlan) -> str:
+    return slug("vllm-" + plan.model.model.rsplit("/", 1)[-1], 50)
+
+
+def labels(plan: ServingPlan, name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name, "app.kubernetes.io/component": "model-server",
+            "app.kubernetes.io/part-of": "gke-inference", "app.kubernetes.io/version": plan.image.version,
+            "ai.gke.io/model": slug(plan.model.model), "ai.gke.io/inference-server": "vllm"}
+
+
+def _meta(name: str, namespace: Any, plan: ServingPlan, annotations: dict | None = None) -> dict:
+    meta = {"name": name, "namespace": namespace, "labels": labels(plan, name)}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def _quantity(value: float) -> str:
+    """A Kubernetes quantity: integers as is, fractions in milli-units (0.72 -> 720m)."""
+    return str(int(value)) if float(value).is_integer() else f"{round(value * 1000)}m"
+
+
+def _ksa(opts: ManifestOptions, name: str) -> Any:
+    return name if opts.service_account is None else opts.service_account  # no truthiness test: may be an Output
+
+
+def _selector(name: str) -> dict:
+    return {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name}
+
+
+def deployment(plan: ServingPlan, opts: ManifestOptions, name: str, size: PodSizing) -> dict:
+    replicas = opts.replicas or (plan.hpa.initial_replicas if plan.hpa_enabled else plan.hpa.min_replicas)
+    strategy = {"type": "Recreate"} if opts.surge <= 0 else {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": opts.surge, "maxUnavailable": 0}}
+    annotations = {f"{DOMAIN}/version": opts.generated_by, f"{DOMAIN}/profile": plan.basis, f"{DOMAIN}/hpa": plan.hpa_note}
+    template_meta: dict = {"labels": labels(plan, name)}
+    if pod_annotations(opts.source, opts.autopilot):
+        template_meta["annotations"] = pod_annotations(opts.source, opts.autopilot)
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": _meta(name, opts.namespace, plan, annotations),
+        "spec": {
+            "replicas": replicas,
+            "revisionHistoryLimit": 3,
+            "progressDeadlineSeconds": size.startup_budget_s + 600,
+            "strategy": strategy,
+            "selector": {"matchLabels": _selector(name)},
+            "template": {"metadata": template_meta,
+                         "spec": pod_spec(plan, opts.source, _ksa(opts, name), size, opts.spot)},
+        },
+    }
+
+
+def service(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    if opts.service_type not in SERVICE_TYPES:
+        raise UsageError(f"--service-type: unknown value '{opts.service_type}'; allowed: {', '.join(SERVICE_TYPES)}")
+    annotations = {"networking.gke.io/load-balancer-type": "Internal"} if opts.service_type == "InternalLoadBalancer" else None
+    kind = "ClusterIP" if opts.service_type == "ClusterIP" else "LoadBalancer"
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, opts.namespace, plan, annotations),
+            "spec": {"type": kind, "selector": _selector(name),
+                     "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]}}
+
+
+def service_account(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    """The KSA the pods run as; Workload Identity grants (bucket read) name it as a principal."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(_ksa(opts, name), opts.namespace, plan),
+            "automountServiceAccountToken": False}
+
+
+def pod_monitoring(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    return {"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": _meta(name, opts.namespace, plan),
+            "spec": {"selector": {"matchLabels": _selector(name)},
+                     "endpoints": [{"port": PORT, "path": "/metrics", "interval": "15s"}]}}
+
+
+def pod_disruption_budget(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    """maxUnavailable 1: voluntary evictions (node upgrades) go one replica at a time but are never blocked."""
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(name, opts.namespace, plan),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(name)}}}
+
+
+def network_policy(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    """Ingress to the server port only (clients, load balancer, Prometheus scrapes); egress stays open for
+    Hugging Face, GCS and the metadata server."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, opts.namespace, plan),
+            "spec": {"podSelector": {"matchLabels": _selector(name)}, "policyTypes": ["Ingress"],
+                     "ingress": [{"ports": [{"port": PORT, "protocol": "TCP"}]}]}}
+
+
+def horizontal_pod_autoscaler(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    hpa = plan.hpa
+    return {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(name, opts.namespace, plan, {f"{DOMAIN}/hpa": hpa.reason}),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": hpa.min_replicas, "maxReplicas": hpa.max_replicas,
+            "metrics": [{"type": "Pods", "pods": {"metric": {"name": metric_name(hpa.metric)},
+                                                  "target": {"type": "AverageValue", "averageValue": _quantity(hpa.average_value)}}}],
+            "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": SCALE_UP_WINDOW_S,
+                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
+                "scaleDown": {"stabilizationWindowSeconds": SCALE_DOWN_WINDOW_S,
+                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}]},
+            },
+        },
+    }
+
+
+def resolve(plan: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
+    """Options with the default name filled in and checked."""
+    name = opts.name or default_name(plan)
+    if slug(name) != name:
+        raise UsageError(f"name: '{name}' is not a DNS-1123 label (lower-case letters, digits, '-')")
+    if opts.surge < 0:
+        raise UsageError(f"surge: {opts.surge} must be >= 0")
+    return replace(opts, name=name)
+
+
+def build(plan: ServingPlan, opts: ManifestOptions) -> list[dict]:
+    """Every object of the deployment, in apply order; the HPA only when the plan has one."""
+    opts = resolve(plan, opts)
+    name, size = opts.name, size_pod(plan, opts.source)
+    objects = [service_account(plan, opts, name), deployment(plan, opts, name, size), service(plan, opts, name),
+               pod_disruption_budget(plan, opts, name), network_policy(plan, opts, name), pod_monitoring(plan, opts, name)]
+    if plan.hpa_enabled:
+        objects.append(horizontal_pod_autoscaler(plan, opts, name))
+    return objects

@@ -1,0 +1,83 @@
+"""YAML and the explanatory comments for `manifests create`; deterministic (SOURCE_DATE_EPOCH fixes the date)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+
+import yaml
+
+from profiles import __version__
+from profiles.errors import UsageError
+from profiles.manifests import ManifestOptions
+from profiles.manifests_pod import HF_SECRET, HF_SECRET_KEY, PodSizing
+from profiles.serving import ServingPlan
+
+OUTPUTS = ("manifest", "comments", "all")
+ADAPTER_URL = ("https://raw.githubusercontent.com/GoogleCloudPlatform/k8s-stackdriver/master/"
+               "custom-metrics-stackdriver-adapter/deploy/production/adapter_new_resource_model.yaml")
+
+
+def generated_on(env: Mapping[str, str] = os.environ) -> str:
+    """UTC date of generation; SOURCE_DATE_EPOCH (reproducible-builds.org) pins it."""
+    raw = env.get("SOURCE_DATE_EPOCH")
+    if raw is None:
+        return dt.datetime.now(dt.UTC).date().isoformat()
+    try:
+        return dt.datetime.fromtimestamp(int(raw), dt.UTC).date().isoformat()
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH: '{raw}' is not a Unix timestamp in seconds") from None
+
+
+def generator(plan: ServingPlan, date: str) -> str:
+    """The version annotation's value, in GIQ's 'Generated on DATE using: ...' shape."""
+    return (f"Generated on {date} using: gke-inference {__version__}, model server vllm {plan.image.version} "
+            f"({plan.image.image})")
+
+
+def comments(plan: ServingPlan, opts: ManifestOptions, size: PodSizing, date: str) -> list[str]:
+    """What the manifest assumes and what to do before `kubectl apply`, one line each."""
+    shape, fit = plan.fit.shape, plan.fit
+    where = f"{shape.accelerator_count} x {shape.accelerator_type} on {shape.machine_type}"
+    if shape.tpu_topology:
+        where += f" (topology {shape.tpu_topology})"
+    ns, name = opts.namespace, opts.name
+    lines = [generator(plan, date),
+             f"Model: {plan.model.model} on {where}, tensor parallel {fit.tensor_parallel_size}",
+             f"Basis: {plan.basis}",
+             f"Memory: {fit.describe()}",
+             f"Pod: {size.cpu} vCPU, {size.memory_gib} GiB RAM ({plan.machine.vcpus} vCPU / {plan.machine.memory_gb:g} GB node), "
+             f"weights cache {size.cache_gib} GiB {'in memory' if size.cache_in_memory else 'on disk'}, "
+             f"startup budget {size.startup_budget_s // 60} min",
+             f"Image: {plan.image.image} (confidence {plan.image.confidence}: {plan.image.source})",
+             plan.hpa_note]
+    if plan.hpa_enabled:
+        lines += ["The HPA reads vLLM metrics through Managed Prometheus (the PodMonitoring) and the Custom Metrics "
+                  f"Stackdriver Adapter: kubectl apply -f {ADAPTER_URL}",
+                  "then grant it roles/monitoring.viewer: gcloud projects add-iam-policy-binding PROJECT_ID --role "
+                  "roles/monitoring.viewer --member=principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/"
+                  "workloadIdentityPools/PROJECT_ID.svc.id.goog/subject/ns/custom-metrics/sa/custom-metrics-stackdriver-adapter"]
+    if opts.source.from_bucket:
+        lines.append(f"Before applying, grant the pods read access to gs://{opts.source.bucket}: gcloud storage buckets "
+                     f"add-iam-policy-binding gs://{opts.source.bucket} --role roles/storage.objectViewer --member "
+                     f"principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/"
+                     f"PROJECT_ID.svc.id.goog/subject/ns/{ns}/sa/{name}")
+    else:
+        lines.append(f"Before applying, store the Hugging Face token: kubectl create secret generic {HF_SECRET} "
+                     f"--from-literal={HF_SECRET_KEY}=HF_TOKEN --namespace {ns}")
+    if plan.platform == "tpu":
+        lines.append("XLA compile cache: one emptyDir per pod (VLLM_XLA_CACHE_PATH), so replicas never write one path "
+                     "concurrently; each new pod compiles once.")
+    return lines
+
+
+def render(objects: Sequence[dict], comment_lines: Sequence[str], output: str = "all") -> str:
+    """`manifest`: YAML only; `comments`: comments only; `all`: comments as a header, then the YAML."""
+    if output not in OUTPUTS:
+        raise UsageError(f"--output: unknown value '{output}'; allowed: {', '.join(OUTPUTS)}")
+    header = "".join(f"# {line}\n" for line in comment_lines)
+    body = "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, width=120) for obj in objects)
+    if output == "comments":
+        return header
+    return body if output == "manifest" else header + body

@@ -1,0 +1,60 @@
+"""Rendered-manifest variants shared by the builder, validation, checkov and vLLM-parser tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from profiles.manifests import ManifestOptions, build, resolve
+from profiles.manifests_pod import ModelSource
+from profiles.selection import Targets
+from profiles.serving import ServingPlan, plan_serving
+from tests.helpers import curve, store_dir
+
+HPA_MODEL, HPA_ACC = "meta-llama/Llama-3.1-8B-Instruct", "nvidia-h100-80gb"
+
+
+def measured_curve() -> list:
+    """A measured H100 curve with server metrics: the queue grows once throughput plateaus."""
+    points = curve([(1, 195, 20), (4, 760, 24), (8, 1400, 31), (16, 1700, 60), (32, 1750, 140)],
+                   model=HPA_MODEL, accelerator_type=HPA_ACC, instance_type="a3-highgpu-1g")
+    waiting = [0.0, 0.2, 1.5, 6.0, 30.0]
+    kv = [0.05, 0.2, 0.45, 0.8, 0.97]
+    from dataclasses import replace
+
+    return [replace(p, num_requests_waiting=w, kv_cache_usage_perc=k) for p, w, k in zip(points, waiting, kv, strict=True)]
+
+
+def hpa_store(tmp: Path) -> Path:
+    return store_dir(tmp, measured_curve(), "measured.csv")
+
+
+CASES: dict[str, dict] = {
+    # seed 002: Llama 3.1 70B on TPU Trillium 2x4, weights from a bucket
+    "tpu-gcs-seed002": dict(plan=dict(model="meta-llama/Llama-3.1-70B", accelerator_type="tpu-v6e-slice"),
+                            opts=dict(namespace="llm", source=ModelSource("my-models", "llama-3.1-70b"))),
+    "gpu-hf-small": dict(plan=dict(model="meta-llama/Llama-3.1-8B-Instruct", accelerator_type="nvidia-l4"), opts={}),
+    "gpu-hf-large": dict(plan=dict(model="meta-llama/Llama-3.3-70B-Instruct", accelerator_type="nvidia-h100-80gb"),
+                         opts=dict(namespace="serving", service_type="InternalLoadBalancer", spot=True)),
+    "gpu-gcs-autopilot": dict(plan=dict(model="google/gemma-2-27b-it", accelerator_type="nvidia-a100-80gb"),
+                              opts=dict(namespace="ml", source=ModelSource("weights-bucket", ""), autopilot=True,
+                                        service_type="LoadBalancer", surge=1)),
+    "tpu7x-hf": dict(plan=dict(model="meta-llama/Llama-3.1-8B-Instruct", accelerator_type="tpu7x"), opts=dict(namespace="llm")),
+    "gpu-hpa-measured": dict(plan=dict(model=HPA_MODEL, accelerator_type=HPA_ACC, targets=Targets(ntpot_ms=40)),
+                             opts=dict(namespace="llm"), store=True),
+}
+
+
+def case_plan(name: str, profiles_dir: Path | None = None) -> ServingPlan:
+    spec = CASES[name]
+    dirs = [profiles_dir] if spec.get("store") and profiles_dir else []
+    return plan_serving(**spec["plan"], profiles_dirs=dirs)
+
+
+def case_objects(name: str, profiles_dir: Path | None = None) -> tuple[ServingPlan, ManifestOptions, list[dict]]:
+    plan = case_plan(name, profiles_dir)
+    opts = resolve(plan, ManifestOptions(**CASES[name]["opts"], generated_by="test"))
+    return plan, opts, build(plan, opts)
+
+
+def by_kind(objects: list[dict]) -> dict[str, dict]:
+    return {o["kind"]: o for o in objects}
