@@ -169,7 +169,7 @@ def resolve(plan: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
     if slug(name) != name:
         raise UsageError(f"name: '{name}' is not a DNS-1123 label (lower-case letters, digits, '-')")
     if opts.surge < 0:
-        raise UsageError(f"surge: {opts.surge} must be >= 0")
+        raise UsageError(f"--surge: {opts.surge} must be >= 0")
     return replace(opts, name=name)
 
 

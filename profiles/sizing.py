@@ -76,7 +76,7 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
     kv_tok = _kv_bytes(spec)
     wanted = min(max_model_len or DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     if max_model_len and spec.max_context and max_model_len > spec.max_context:
-        raise UsageError(f"max-model-len: {max_model_len} exceeds {spec.model}'s context {spec.max_context}")
+        raise UsageError(f"--max-model-len: {max_model_len} exceeds {spec.model}'s context {spec.max_context}")
     where = f"{spec.model} ({precision}) on {shape.accelerator_count} x {acc.accelerator_type}"
     for util in utils:
         usable = util * acc.memory_gb * shape.accelerator_count
