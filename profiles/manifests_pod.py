@@ -137,10 +137,7 @@ def _env(plan: ServingPlan, source: ModelSource) -> list[dict]:
 
 
 def _empty_dir(name: str, gib: int, memory: bool = False) -> dict:
-    spec: dict = {"sizeLimit": f"{gib}Gi"}
-    if memory:
-        spec = {"medium": "Memory", "sizeLimit": f"{gib}Gi"}
-    return {"name": name, "emptyDir": spec}
+    return {"name": name, "emptyDir": {**({"medium": "Memory"} if memory else {}), "sizeLimit": f"{gib}Gi"}}
 
 
 def _volumes(plan: ServingPlan, source: ModelSource, size: PodSizing) -> tuple[list[dict], list[dict]]:

@@ -36,15 +36,12 @@ class ServingPlan:
     point: ProfilePoint | None  # the profile point the plan follows; None when sized from memory only
     basis: str  # one line: where the accelerator count came from
     hpa: HpaPlan
+    hpa_enabled: bool  # a target was given, a point meets it and carries the metric
     hpa_note: str  # why an HPA is or is not part of the plan
 
     @property
     def platform(self) -> str:
         return self.accelerator.kind
-
-    @property
-    def hpa_enabled(self) -> bool:
-        return self.hpa.enabled and not self.hpa_note.startswith("no HPA")
 
 
 def _profile_points(store: ProfileStore, model: str, server: str, accelerator_type: str, version: str,
@@ -106,6 +103,8 @@ def plan_serving(model: str, accelerator_type: str, model_server: str = "vllm", 
         hpa_note = "no HPA: no latency target given (--target-ntpot/ttft/itl-milliseconds); replicas stay fixed"
     hpa = recommend_hpa(point, hpa_metric, hpa_buffer, peak_qps, min_replicas, max_replicas) if point else \
         HpaPlan(hpa_metric, None, min_replicas, max_replicas or min_replicas, min_replicas, hpa_note)
+    enabled = not hpa_note and hpa.enabled
     if not hpa_note:
         hpa_note = ("HPA: " if hpa.enabled else "no HPA: ") + hpa.reason
-    return ServingPlan(spec, acc, catalog.machine_types[sized.shape.machine_type], sized, image, point, basis, hpa, hpa_note)
+    return ServingPlan(spec, acc, catalog.machine_types[sized.shape.machine_type], sized, image, point, basis, hpa,
+                       enabled, hpa_note)

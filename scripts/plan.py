@@ -48,7 +48,8 @@ def model_source(cfg: dict) -> ModelSource:
 def workload_lines(plan: ServingPlan, source: ModelSource, namespace: str) -> list[str]:
     opts = resolve(plan, ManifestOptions(namespace=namespace, source=source))
     objects, size = build(plan, opts), size_pod(plan, source)
-    container = objects[1]["spec"]["template"]["spec"]["containers"][0]
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
     shape = plan.fit.shape
     where = f"{shape.accelerator_count} x {shape.accelerator_type} on {shape.machine_type}" + (
         f" ({shape.tpu_topology})" if shape.tpu_topology else "")
