@@ -10,8 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -21,28 +19,12 @@ from profiles.manifests_pod import ModelSource, size_pod  # noqa: E402
 from profiles.recommend import recommend  # noqa: E402
 from profiles.selection import Pricing, Targets  # noqa: E402
 from profiles.serving import ServingPlan, plan_serving  # noqa: E402
-
-NS = "gke-inference:"
-
-
-def load_config(stack: str) -> dict:
-    path = ROOT / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
-        raise UsageError(f"STACK: no stack file '{path.name}'; stacks: {', '.join(stacks)}")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config", {})
-    return {k[len(NS):]: v for k, v in config.items() if k.startswith(NS)}
+from profiles.stack_config import StackConfig, load  # noqa: E402
 
 
-def model_source(cfg: dict) -> ModelSource:
-    source = cfg.get("modelSource") or {"type": "huggingface"}
-    if source.get("type") == "gcs":
-        if not source.get("bucket"):
-            raise UsageError(f"{NS}modelSource.bucket: required when type is gcs")
-        return ModelSource(source["bucket"], source.get("path", ""))
-    if source.get("type") != "huggingface":
-        raise UsageError(f"{NS}modelSource.type: unknown value '{source.get('type')}'; allowed: huggingface, gcs")
-    return ModelSource()
+def model_source(cfg: StackConfig) -> ModelSource:
+    source = cfg.modelSource
+    return ModelSource(source.bucket, source.path) if source.type == "gcs" else ModelSource()
 
 
 def workload_lines(plan: ServingPlan, source: ModelSource, namespace: str) -> list[str]:
@@ -70,23 +52,21 @@ def main() -> int:
     parser.add_argument("--stack", default="dev")
     args = parser.parse_args()
     try:
-        cfg = load_config(args.stack)
-        if "model" not in cfg:
-            raise UsageError(f"Pulumi.{args.stack}.yaml: key '{NS}model' is required")
-        auto = cfg.get("autoscaling") or {}
-        targets = Targets(cfg.get("targetNtpotMs"), cfg.get("targetTtftMs"), cfg.get("targetItlMs"),
-                          cfg.get("targetCostPerMillionOutputTokens"))
-        pricing = Pricing(cfg.get("pricingModel", "spot"))
-        hpa = dict(hpa_metric=auto.get("metric", "vllm:num_requests_waiting"), peak_qps=auto.get("peakQps"),
-                   min_replicas=auto.get("minReplicas", 1), max_replicas=auto.get("maxReplicas"))
-        accelerator = cfg.get("acceleratorType")
+        cfg = load(ROOT, args.stack)
+        auto = cfg.autoscaling
+        targets = Targets(cfg.targetNtpotMs, cfg.targetTtftMs, cfg.targetItlMs, cfg.targetCostPerMillionOutputTokens)
+        pricing = Pricing(cfg.pricingModel)
+        hpa = dict(hpa_metric=auto.metric, peak_qps=auto.peakQps, min_replicas=auto.minReplicas, max_replicas=auto.maxReplicas)
+        accelerator = cfg.acceleratorType
         rec = None
         if not accelerator:  # auto-select: the cheapest profiled configuration meeting the targets
-            rec = recommend(cfg["model"], targets, pricing, model_server=cfg.get("modelServer"), **hpa)
+            rec = recommend(cfg.model, targets, pricing, model_server=cfg.modelServer,
+                            model_server_version=cfg.modelServerVersion, **hpa)
             accelerator = rec.choice.point.accelerator_type
-        plan = plan_serving(cfg["model"], accelerator, cfg.get("modelServer", "vllm"), targets=targets, pricing=pricing, **hpa)
+        plan = plan_serving(cfg.model, accelerator, cfg.modelServer, cfg.modelServerVersion, targets=targets,
+                            pricing=pricing, **hpa)
         source = model_source(cfg)
-        lines = workload_lines(plan, source, cfg.get("namespace", "default"))
+        lines = workload_lines(plan, source, cfg.namespace)
     except UsageError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
