@@ -11,6 +11,8 @@ from profiles.catalog import PRICING_MODELS
 from profiles.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO
 from profiles.errors import UsageError
 from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HPA_METRICS
+from profiles.manifests import SERVICE_TYPES
+from profiles.manifests_render import OUTPUTS
 from profiles.printers import FORMAT_ALIASES, FORMATS
 from profiles.store import PROFILES_ENV
 
@@ -131,11 +133,11 @@ def build_parser() -> Parser:
                        help=f"HPA keeps p50 {name.upper()} below this; no HPA when no profile point meets it")
     p.add_argument("--model-bucket-uri", metavar="gs://BUCKET[/PATH]", help="load weights from GCS (config.json + weights)")
     p.add_argument("--use-case", type=choice(USE_CASES, {"chatbot": "Chatbot (ShareGPT)"}, fold=True))
-    p.add_argument("--output", type=choice(("manifest", "comments", "all")), default="all",
+    p.add_argument("--output", type=choice(OUTPUTS), default="all",
                    help="manifest (YAML only, no comments), comments, or all (default)")
     p.add_argument("--output-path", help="write to this file instead of stdout")
     p.add_argument("--name", help="object name (default vllm-<model>)")
-    p.add_argument("--service-type", type=choice(("ClusterIP", "LoadBalancer", "InternalLoadBalancer")), default="ClusterIP")
+    p.add_argument("--service-type", type=choice(SERVICE_TYPES), default="ClusterIP")
     p.add_argument("--max-model-len", type=positive(int), help="context cap (default min(model context, 8192))")
     p.add_argument("--autopilot", action="store_true", help="Autopilot cluster: no unlimited GCS FUSE sidecar annotations")
     p.add_argument("--spot", action="store_true", help="schedule on Spot capacity (nodeSelector + toleration)")

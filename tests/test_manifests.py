@@ -93,13 +93,13 @@ def test_models_past_the_disk_budget_are_cached_in_memory_and_counted_in_the_mem
     cache = volume(objects, "model-cache")["emptyDir"]
     assert cache["medium"] == "Memory"
     cache_gib = int(cache["sizeLimit"].removesuffix("Gi"))
-    assert cache_gib * 1.0 > EPHEMERAL_BUDGET_GIB
+    assert cache_gib > EPHEMERAL_BUDGET_GIB
     requests = container(objects)["resources"]["requests"]
     assert int(requests["memory"].removesuffix("Gi")) >= cache_gib + 16
     assert int(requests["ephemeral-storage"].removesuffix("Gi")) < EPHEMERAL_BUDGET_GIB
 
 
-def test_a_node_too_small_for_a_memory_cache_is_refused_with_the_numbers(monkeypatch):
+def test_a_node_too_small_for_a_memory_cache_is_refused_with_the_numbers():
     plan = case_plan("gpu-hf-large")
     from dataclasses import replace
 
