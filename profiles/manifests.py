@@ -17,7 +17,7 @@ from typing import Any
 
 from profiles.errors import UsageError
 from profiles.hpa import metric_name
-from profiles.manifests_pod import PORT, ModelSource, PodSizing, pod_annotations, pod_spec, size_pod
+from profiles.manifests_pod import HF_SECRET, HF_SECRET_KEY, PORT, ModelSource, PodSizing, pod_annotations, pod_spec, size_pod
 from profiles.serving import ServingPlan
 
 DOMAIN = "gke-inference.dev"
@@ -35,6 +35,7 @@ class ManifestOptions:
     service_account: Any = None  # default: the name
     autopilot: bool = False
     spot: bool = False
+    reservation: str = ""  # Autopilot: a specific Compute Engine reservation the pods select
     surge: int = 0  # spare accelerator nodes a rolling update may use
     replicas: int | None = None  # default: the HPA plan's initial replicas
     generated_by: str = ""  # the version annotation's value
@@ -102,7 +103,7 @@ def deployment(plan: ServingPlan, opts: ManifestOptions, name: str, size: PodSiz
             "strategy": strategy,
             "selector": {"matchLabels": _selector(name)},
             "template": {"metadata": template_meta,
-                         "spec": pod_spec(plan, opts.source, _ksa(opts, name), size, opts.spot)},
+                         "spec": pod_spec(plan, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation)},
         },
     }
 
@@ -182,3 +183,19 @@ def build(plan: ServingPlan, opts: ManifestOptions) -> list[dict]:
     if plan.hpa_enabled:
         objects.append(horizontal_pod_autoscaler(plan, opts, name))
     return objects
+
+
+def namespace_object(name: str) -> dict:
+    """The serving namespace: baseline Pod Security enforced, restricted audited and warned (the vLLM pod meets
+    restricted; enforcing it would also judge sidecars GKE injects, such as gcsfuse)."""
+    levels = {f"pod-security.kubernetes.io/{mode}": level for mode, level in
+              (("enforce", "baseline"), ("audit", "restricted"), ("warn", "restricted"))}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "gke-inference", **levels}}}
+
+
+def hf_secret_object(namespace: Any, token: Any) -> dict:
+    """Secret hf-secret/hf_api_token, mounted as a file by the pod; `token` is passed through (a Pulumi secret)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": HF_SECRET, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "gke-inference"}},
+            "stringData": {HF_SECRET_KEY: token}}

@@ -25,7 +25,8 @@ GIB = 2**30
 RUN_AS = 10001  # a high, non-root UID (checkov CKV_K8S_40); no passwd entry needed, USER is set in the environment
 NODE_SHARE = 0.8  # of the node's vCPU and RAM requested: the pod owns every accelerator of its node
 HOST_RUNTIME_GIB = 16  # vLLM process RAM besides caches (tokenizer, workers, pinned buffers) - estimate
-EPHEMERAL_BUDGET_GIB = 70  # 100 GB boot disk minus images/system and the ~10 % eviction threshold - estimate
+BOOT_DISK_GB = 100  # accelerator node boot disk; the node pools the Pulumi program creates use this size
+EPHEMERAL_BUDGET_GIB = 70  # BOOT_DISK_GB minus images/system and the ~10 % eviction threshold - estimate
 WORK_GIB = 10  # /tmp + $HOME caches (torch compile, triton) per pod
 XLA_CACHE_GIB = 10
 CACHE_MARGIN = 1.1
@@ -162,7 +163,7 @@ def _volumes(plan: ServingPlan, source: ModelSource, size: PodSizing) -> tuple[l
     return volumes, mounts
 
 
-def _placement(plan: ServingPlan, spot: bool) -> tuple[dict, list[dict], dict]:
+def _placement(plan: ServingPlan, spot: bool, reservation: str = "") -> tuple[dict, list[dict], dict]:
     """nodeSelector, tolerations and the accelerator resource of one replica."""
     shape = plan.fit.shape
     if plan.platform == "tpu":
@@ -173,6 +174,8 @@ def _placement(plan: ServingPlan, spot: bool) -> tuple[dict, list[dict], dict]:
         key, count = "nvidia.com/gpu", shape.accelerator_count
     if spot:
         selector["cloud.google.com/gke-spot"] = "true"
+    if reservation:  # Autopilot consumes a specific reservation only when the pod names it
+        selector.update({"cloud.google.com/reservation-name": reservation, "cloud.google.com/reservation-affinity": "specific"})
     tolerations = [{"key": key, "operator": "Exists", "effect": "NoSchedule"}]
     if spot:
         tolerations.append({"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"})
@@ -192,10 +195,11 @@ def pod_annotations(source: ModelSource, autopilot: bool) -> dict:
     return notes
 
 
-def pod_spec(plan: ServingPlan, source: ModelSource, service_account: Any, size: PodSizing, spot: bool = False) -> dict:
+def pod_spec(plan: ServingPlan, source: ModelSource, service_account: Any, size: PodSizing, spot: bool = False,
+             reservation: str = "") -> dict:
     """The PodSpec of one vLLM replica."""
     volumes, mounts = _volumes(plan, source, size)
-    selector, tolerations, accelerator = _placement(plan, spot)
+    selector, tolerations, accelerator = _placement(plan, spot, reservation)
     resources = {"cpu": str(size.cpu), "memory": f"{size.memory_gib}Gi", "ephemeral-storage": f"{size.ephemeral_gib}Gi"}
     container = {
         "name": "vllm",

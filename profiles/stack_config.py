@@ -1,7 +1,9 @@
-"""The typed stack config (`gke-inference:*` keys of Pulumi.<stack>.yaml), validated before anything is planned.
+"""The typed stack config (`gke-inference:*` and `gcp:*` keys of Pulumi.<stack>.yaml), validated before
+anything is planned or registered.
 
-Pure pydantic: `make plan` and the Pulumi program (issue #5) read the same model. An error names the key
-as written in the stack file, the value, and what is allowed.
+Pure pydantic: `make plan` and the Pulumi program read the same model. An error names the key as written in
+the stack file, the value, and what is allowed. Object keys (`cluster`, `modelSource`, `autoscaling`) are
+validated here because Pulumi.yaml can only declare scalar and array types.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from profiles.catalog import PRICING_MODELS, default_catalog
 from profiles.errors import UsageError, closest
 from profiles.hpa import DEFAULT_HPA_METRIC, HPA_METRICS
+from profiles.manifests import SERVICE_TYPES
 
 NS = "gke-inference:"
+GCP = "gcp:"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+CAPACITY = r"^(on-demand|spot|flex-start|reservation:[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$"
+SECRET_KEYS = ("hfToken",)
 
 
 class _Strict(BaseModel):
@@ -27,10 +33,11 @@ class _Strict(BaseModel):
 class Cluster(_Strict):
     mode: Literal["autopilot", "standard"] = "autopilot"
     name: str = Field("gke-inference", pattern=DNS_LABEL)
-    existing: str | None = None  # name of a cluster to use instead of creating one
+    existing: str | None = Field(None, pattern=DNS_LABEL)  # use this cluster (in gcp:region) instead of creating one
     releaseChannel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     privateNodes: bool = False
     deletionProtection: bool = True
+    systemMachineType: str = Field("e2-standard-4", pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")  # Standard: pool for system pods
 
 
 class ModelSource(_Strict):
@@ -73,10 +80,18 @@ class StackConfig(_Strict):
     pricingModel: Literal[PRICING_MODELS] = "spot"  # type: ignore[valid-type]
     namespace: str = Field("default", pattern=DNS_LABEL)
     cluster: Cluster = Cluster()
-    capacity: str = Field("on-demand", pattern=r"^(on-demand|spot|flex-start|reservation:[a-z0-9][-a-z0-9]*)$")
+    capacity: str | None = Field(None, pattern=CAPACITY)  # None: spot for pricingModel spot, else on-demand
     modelSource: ModelSource = ModelSource()
     autoscaling: Autoscaling = Autoscaling()
+    serviceType: Literal[SERVICE_TYPES] = "ClusterIP"  # type: ignore[valid-type]
+    profilesDirs: list[str] = []  # extra profile directories (measured curves) read before the shipped ones
+    enableApis: bool = True  # enable container, storage and monitoring APIs (false: they are already enabled)
     hfToken: Any = None  # a Pulumi secret; never read here
+
+    @property
+    def node_capacity(self) -> str:
+        """How accelerator nodes are obtained; defaults to the pricing model's kind."""
+        return self.capacity or ("spot" if self.pricingModel == "spot" else "on-demand")
 
     @field_validator("model")
     @classmethod
@@ -94,11 +109,29 @@ class StackConfig(_Strict):
             raise ValueError(f"not a GKE accelerator label; allowed: {', '.join(accelerators)}")
         return value
 
+    @model_validator(mode="after")
+    def _capacity_matches_pricing(self) -> StackConfig:
+        spot_nodes, spot_prices = self.node_capacity == "spot", self.pricingModel == "spot"
+        if spot_nodes != spot_prices:
+            raise ValueError(f"capacity {self.node_capacity} with pricingModel {self.pricingModel}: costs would be priced "
+                             "for capacity the nodes do not use; set both to spot, or neither")
+        if self.cluster.mode == "autopilot" and self.node_capacity == "flex-start":
+            raise ValueError("capacity flex-start needs cluster.mode standard (a flex-start node pool)")
+        return self
 
-def _message(source: str, exc: ValidationError) -> str:
+
+class GcpConfig(_Strict):
+    """The `gcp:*` provider keys the program reads."""
+
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = Field(pattern=r"^[a-z]+-[a-z]+[0-9]$")
+    zone: str | None = Field(None, pattern=r"^[a-z]+-[a-z]+[0-9]-[a-z]$")
+
+
+def _message(source: str, exc: ValidationError, ns: str = NS) -> str:
     parts = []
     for err in exc.errors():
-        key = NS + ".".join(str(p) for p in err["loc"]) if err["loc"] else NS.rstrip(":")
+        key = ns + ".".join(str(p) for p in err["loc"]) if err["loc"] else ns.rstrip(":")
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" value {value!r}:"
         text = err["msg"].removeprefix("Value error, ")
@@ -116,8 +149,19 @@ def parse(values: dict[str, Any], source: str = "stack config") -> StackConfig:
         raise UsageError(_message(source, exc)) from None
 
 
-def load(root: Path, stack: str) -> StackConfig:
-    """Read and validate Pulumi.<stack>.yaml."""
+def parse_gcp(values: dict[str, Any], source: str = "stack config") -> GcpConfig:
+    """Validate the `gcp:*` values (prefix removed) the program reads; other gcp keys are the provider's."""
+    try:
+        gcp = GcpConfig(**{k: v for k, v in values.items() if k in GcpConfig.model_fields})
+    except ValidationError as exc:
+        raise UsageError(_message(source, exc, "gcp:")) from None
+    if gcp.zone and not gcp.zone.startswith(gcp.region + "-"):
+        raise UsageError(f"{source}: gcp:zone: value {gcp.zone!r}: not in gcp:region {gcp.region}")
+    return gcp
+
+
+def read_stack_file(root: Path, stack: str) -> dict[str, Any]:
+    """The raw `config:` map of Pulumi.<stack>.yaml (keys with their namespace)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
@@ -126,4 +170,15 @@ def load(root: Path, stack: str) -> StackConfig:
         config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse({k[len(NS):]: v for k, v in config.items() if k.startswith(NS)}, path.name)
+    if not isinstance(config, dict):
+        raise UsageError(f"{path.name}: config: must be a map of keys to values")
+    return config
+
+
+def namespace(config: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
+
+
+def load(root: Path, stack: str) -> StackConfig:
+    """Read and validate the gke-inference keys of Pulumi.<stack>.yaml."""
+    return parse(namespace(read_stack_file(root, stack), NS), f"Pulumi.{stack}.yaml")

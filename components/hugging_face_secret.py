@@ -1,0 +1,18 @@
+"""Secret hf-secret/hf_api_token from the stack's encrypted hfToken; the value stays a Pulumi secret
+(encrypted in state, `[secret]` in previews and outputs)."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.kube import kube_resource
+from profiles.manifests import hf_secret_object
+
+
+class HuggingFaceSecret(pulumi.ComponentResource):
+    def __init__(self, name: str, namespace: str, token: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gke-inference:workload:HuggingFaceSecret", name, {}, opts)
+        secret = pulumi.Output.secret(token)
+        self.secret = kube_resource(hf_secret_object(namespace, secret),
+                                    pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData", "data"]))
+        self.register_outputs({})

@@ -1,0 +1,20 @@
+"""The Google APIs the stack needs, enabled unless the stack says they already are (`enableApis: false`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+
+class ProjectApis(pulumi.ComponentResource):
+    services: list[gcp.projects.Service]
+
+    def __init__(self, name: str, project: str, apis: Sequence[str], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("gke-inference:project:ProjectApis", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # disable_on_destroy False: destroying this stack must not switch off APIs other workloads use
+        self.services = [gcp.projects.Service(f"{name}-{api.split('.')[0]}", project=project, service=api,
+                                              disable_on_destroy=False, opts=child) for api in apis]
+        self.register_outputs({"services": [s.service for s in self.services]})

@@ -1,0 +1,94 @@
+"""The offline plan as a reviewer reads it: a resource tree (type, name, key inputs) for the terminal and a
+complete, deterministic YAML document (every input, secrets as '[secret]') for snapshots and PR diffs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+KEY_INPUTS: dict[str, tuple[str, ...]] = {  # dotted input paths shown in the tree, per resource type
+    "gcp:projects/service:Service": ("service",),
+    "gcp:container/cluster:Cluster": ("location", "enableAutopilot", "releaseChannel.channel", "deletionProtection",
+                                      "privateClusterConfig.enablePrivateNodes", "workloadIdentityConfig.workloadPool"),
+    "gcp:container/nodePool:NodePool": ("nodeConfig.machineType", "nodeLocations", "autoscaling.totalMinNodeCount",
+                                        "autoscaling.totalMaxNodeCount", "nodeCount", "placementPolicy",
+                                        "nodeConfig.guestAccelerators", "nodeConfig.spot", "nodeConfig.flexStart",
+                                        "nodeConfig.reservationAffinity.values"),
+    "gcp:serviceaccount/account:Account": ("accountId",),
+    "gcp:projects/iAMMember:IAMMember": ("role", "member"),
+    "gcp:storage/bucket:Bucket": ("name", "location", "publicAccessPrevention", "uniformBucketLevelAccess"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member"),
+    "gcp:compute/routerNat:RouterNat": ("region", "sourceSubnetworkIpRangesToNat"),
+    "pulumi:providers:kubernetes": ("kubeconfig",),
+    "kubernetes:core/v1:Secret": ("metadata.namespace", "stringData"),
+    "kubernetes:apps/v1:Deployment": ("metadata.namespace", "spec.replicas", "spec.template.spec.containers.0.image",
+                                      "spec.template.spec.containers.0.resources.limits",
+                                      "spec.template.spec.nodeSelector"),
+    "kubernetes:core/v1:Service": ("metadata.namespace", "spec.type"),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("spec.minReplicas", "spec.maxReplicas", "spec.metrics.0.pods"),
+}
+
+
+def dig(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return str(value)
+
+
+def _label(path: str) -> str:
+    return [p for p in path.split(".") if not p.isdigit()][-1]
+
+
+def _key(record: dict) -> tuple:
+    return (record["type"], record["name"])
+
+
+def tree_lines(records: list[dict]) -> list[str]:
+    """One line per resource, children indented under their component, key inputs after the name."""
+    by_parent: dict[str, list[dict]] = {}
+    urns = {r["urn"] for r in records}
+    for record in records:
+        parent = record["parent"] if record["parent"] in urns else ""
+        by_parent.setdefault(parent, []).append(record)
+    lines: list[str] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for record in sorted(by_parent.get(parent, []), key=_key):
+            shown = [f"{_label(path)}={_brief(v)}"
+                     for path in KEY_INPUTS.get(record["type"], ()) if (v := dig(record["inputs"], path)) is not None]
+            lines.append(f"{'  ' * depth}+ {record['type']}  {record['name']}" + (f"  ({', '.join(shown)})" if shown else ""))
+            walk(record["urn"], depth + 1)
+
+    walk("", 0)
+    return lines
+
+
+def _sorted(value: Any) -> Any:
+    """Mappings in key order: registration order varies between runs, the document must not."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def document(stack: str, summary: dict[str, Any], records: list[dict], outputs: dict[str, Any]) -> str:
+    """plans/<stack>.yaml: the summary, every resource (sorted, with all inputs) and the stack outputs."""
+    urn_names = {r["urn"]: f"{r['type']}::{r['name']}" for r in records}
+    resources = [{"type": r["type"], "name": r["name"], "parent": urn_names.get(r["parent"], "stack"),
+                  "dependsOn": sorted(urn_names[d] for d in r["dependencies"] if d in urn_names),
+                  "inputs": _sorted(r["inputs"])} for r in sorted(records, key=_key)]
+    return yaml.safe_dump({"stack": stack, "summary": summary, "resources": resources, "outputs": _sorted(outputs)},
+                          sort_keys=False, width=120, allow_unicode=True)
