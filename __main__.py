@@ -21,7 +21,7 @@ from components.vllm_service import VllmService
 from profiles.errors import UsageError
 from profiles.gke import REQUIRED_APIS
 from profiles.manifests_pod import size_pod
-from profiles.stack_config import NS, SECRET_KEYS, StackConfig, parse, parse_gcp
+from profiles.stack_config import NS, SECRET_KEYS, parse, parse_gcp
 from profiles.stack_plan import StackPlan, plan_stack
 
 
@@ -44,16 +44,16 @@ def _token_state(cfg_ns: str = NS + "hfToken") -> str:
     return "secret" if pulumi.runtime.is_config_secret(cfg_ns) else "plaintext"
 
 
-def _plan() -> tuple[StackConfig, StackPlan]:
+def _plan() -> StackPlan:
+    source = f"Pulumi.{pulumi.get_stack()}.yaml"
     try:
-        cfg = parse(_config(NS), f"Pulumi.{pulumi.get_stack()}.yaml")
-        return cfg, plan_stack(cfg, parse_gcp(_config("gcp:"), f"Pulumi.{pulumi.get_stack()}.yaml"), _token_state())
+        return plan_stack(parse(_config(NS), source), parse_gcp(_config("gcp:"), source), _token_state())
     except UsageError as exc:
         raise pulumi.RunError(str(exc)) from None  # one line, no traceback, nothing registered
 
 
-cfg, plan = _plan()
-gcp_cfg = plan.gcp
+plan = _plan()
+cfg, gcp_cfg = plan.cfg, plan.gcp
 project_number = gcp.organizations.get_project_output(project_id=gcp_cfg.project).number
 
 apis = ProjectApis("apis", gcp_cfg.project, REQUIRED_APIS if cfg.enableApis else ())

@@ -43,5 +43,5 @@ def kube_resource(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.C
 def _snake(body: dict[str, Any]) -> dict[str, Any]:
     """Top-level keys as the typed constructors name them (stringData -> string_data); nested keys stay camelCase."""
     table = {"stringData": "string_data", "automountServiceAccountToken": "automount_service_account_token",
-             "roleRef": "role_ref", "imagePullSecrets": "image_pull_secrets"}
+             "roleRef": "role_ref"}
     return {table.get(k, k): v for k, v in body.items()}
