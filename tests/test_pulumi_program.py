@@ -155,3 +155,11 @@ def test_refusals_register_nothing(values, key):
     token = None if "hfToken" in key else "hf_x"
     with pytest.raises(pulumi.RunError, match=key):
         run_stack(values, token=token)
+
+
+def test_autopilot_reservation_is_selected_by_the_pods():
+    run = run_stack({"model": "meta-llama/Llama-3.1-8B-Instruct", "acceleratorType": "nvidia-l4", "pricingModel": "on-demand",
+                     "capacity": "reservation:l4-res"})
+    selector = pod(run)["nodeSelector"]
+    assert selector["cloud.google.com/reservation-name"] == "l4-res"
+    assert selector["cloud.google.com/reservation-affinity"] == "specific" and "cloud.google.com/gke-spot" not in selector
