@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
-.PHONY: plan test lint bench snapshots import check-import clean
+.PHONY: plan test lint bench snapshots import check-import demo-benchmark clean
 
 $(VENV)/.runtime: requirements.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,17 @@ lint: $(VENV)/.test
 bench: $(VENV)/.runtime  ## speed targets, measured as whole processes
 	$(PY) scripts/bench.py
 
+demo-benchmark: $(VENV)/.test  ## real vLLM (CPU) + tiny model: sweep -> docs/benchmark-sample/ (README's plot)
+	$(PY) scripts/demo_benchmark.py
+
 import: $(VENV)/.runtime  ## rebuild profiles/data/profiles/published.csv from ../shared/data
 	$(PY) scripts/import_published.py
 
-check-import: $(VENV)/.runtime
+check-demo-benchmark: $(VENV)/.test  ## real vLLM (CPU) + tiny model: sweep -> docs/benchmark-sample/ (README's plot)
+	$(PY) scripts/demo_benchmark.py
+
+import: $(VENV)/.runtime
 	$(PY) scripts/import_published.py --check
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis plans
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache .hypothesis plans benchmark-runs

@@ -1,0 +1,280 @@
+"""Asynchronous load generator for an OpenAI-compatible vLLM endpoint (httpx, streaming SSE).
+
+Every request streams, asks the server for usage in the last chunk and sets `ignore_eos` with
+`max_tokens`, so output lengths follow the dataset. Times come from one monotonic clock. A stage
+sends Poisson arrivals at a request rate (or keeps a fixed number in flight) for warm-up + duration,
+then waits for every request; server gauges are scraped alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from profiles.bench_prom import GaugeSeries, parse_gauges
+from profiles.bench_prompts import HEADER_SAMPLE, PromptSource, corpus_text, header
+from profiles.bench_stats import RequestRecord
+from profiles.errors import UsageError
+
+APIS = {"completions": "/v1/completions", "chat": "/v1/chat/completions"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    model: str
+    api: str = "completions"
+    metrics_url: str | None = None
+    request_timeout_s: float = 600.0
+
+    @property
+    def url(self) -> str:
+        return self.base_url.rstrip("/") + APIS[self.api]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One load level: a request rate (Poisson) or a fixed concurrency, for warm-up + duration seconds."""
+
+    index: int
+    load_type: str  # request_rate | concurrency
+    value: float
+    duration_s: float
+    warmup_s: float = 0.0
+    max_requests: int | None = None  # cap on sends (a burst probe sends exactly this many at once)
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    records: list[RequestRecord]
+    gauges: GaugeSeries = field(default_factory=GaugeSeries)
+
+
+def client() -> httpx.AsyncClient:
+    # Idle connections are dropped after 2 s, before uvicorn's 5 s keep-alive timeout (vLLM's default) closes
+    # them under us: reusing a connection the server is closing fails the request with a ReadError.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0)
+    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, read=None))
+
+
+async def check_endpoint(http: httpx.AsyncClient, endpoint: Endpoint) -> str:
+    """The server's version ('unknown' when it has no /version); a UsageError when unreachable or model unknown."""
+    base = endpoint.base_url.rstrip("/")
+    try:
+        models = await http.get(base + "/v1/models")
+    except httpx.HTTPError as exc:
+        raise UsageError(f"--endpoint: cannot reach '{endpoint.base_url}' ({type(exc).__name__}: {exc})") from None
+    if models.status_code == 200:
+        served = [m.get("id") for m in models.json().get("data", [])]
+        if served and endpoint.model not in served:
+            raise UsageError(f"--model: '{endpoint.model}' is not served at {endpoint.base_url}; served: {', '.join(served)}")
+    try:
+        version = await http.get(base + "/version")
+        return str(version.json().get("version", "unknown")) if version.status_code == 200 else "unknown"
+    except (httpx.HTTPError, ValueError):
+        return "unknown"
+
+
+async def server_source(http: httpx.AsyncClient, endpoint: Endpoint) -> PromptSource:
+    """PromptSource backed by the server's /tokenize and /detokenize (vLLM's tokenizer endpoints)."""
+    base = endpoint.base_url.rstrip("/")
+
+    async def tokenize(text: str) -> list[int]:
+        resp = await http.post(base + "/tokenize", json={"model": endpoint.model, "prompt": text,
+                                                          "add_special_tokens": False})
+        if resp.status_code != 200:
+            raise UsageError(f"--endpoint: {base}/tokenize answered HTTP {resp.status_code}; "
+                             "pass --tokenizer PATH to count tokens locally")
+        return resp.json()["tokens"]
+
+    async def decode(ids: list[int]) -> str:
+        resp = await http.post(base + "/detokenize", json={"model": endpoint.model, "tokens": ids})
+        if resp.status_code != 200:
+            raise UsageError(f"--endpoint: {base}/detokenize answered HTTP {resp.status_code}; "
+                             "pass --tokenizer PATH to build prompts locally")
+        return resp.json()["prompt"]
+
+    return PromptSource(await tokenize(corpus_text()), len(await tokenize(HEADER_SAMPLE)), decode)
+
+
+def _payload(endpoint: Endpoint, prompt: str, output_length: int) -> dict:
+    common = {"model": endpoint.model, "max_tokens": output_length, "ignore_eos": True, "stream": True,
+              "stream_options": {"include_usage": True}, "temperature": 0.0}
+    if endpoint.api == "chat":
+        return {**common, "messages": [{"role": "user", "content": prompt}]}
+    return {**common, "prompt": prompt}
+
+
+def _carries_token(api: str, choice: dict) -> bool:
+    """vLLM streams one chunk per generated token; its text may be empty (a special token, or bytes held back
+    until a character is complete), so the chunk counts, not its text (as in vllm bench serve). Chat's first
+    chunk only names the role."""
+    if api == "completions":
+        return choice.get("text") is not None
+    delta = choice.get("delta") or {}
+    return delta.get("content") is not None and "role" not in delta
+
+
+def _event(endpoint: Endpoint, event: bytes, rec: RequestRecord, now: float) -> None:
+    """Apply one server-sent event to the record; `now` is when its bytes arrived."""
+    for line in event.splitlines():
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if not data or data == b"[DONE]":
+            continue
+        chunk = json.loads(data)
+        if chunk.get("error"):  # an error event inside a 200 stream
+            error = chunk["error"]
+            rec.error = str(error.get("message", error) if isinstance(error, dict) else error)[:300]
+        if chunk.get("usage"):
+            rec.prompt_tokens = chunk["usage"].get("prompt_tokens")
+            rec.completion_tokens = chunk["usage"].get("completion_tokens")
+        for choice in chunk.get("choices") or ():
+            if _carries_token(endpoint.api, choice):
+                if rec.first_token is None:
+                    rec.first_token = now
+                rec.chunk_times.append(now)
+
+
+async def _stream_one(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, rec: RequestRecord,
+                      clock: Callable[[], float]) -> None:
+    async with http.stream("POST", endpoint.url, json=_payload(endpoint, prompt, rec.output_length)) as resp:
+        if resp.status_code != 200:
+            body = (await resp.aread()).decode(errors="replace")
+            rec.status, rec.error = "error", f"HTTP {resp.status_code}: {body[:200]}"
+            return
+        buffer = b""
+        async for raw in resp.aiter_bytes():  # bytes: less client CPU per chunk than aiter_lines()
+            now = clock()
+            buffer += raw.replace(b"\r\n", b"\n")
+            *events, buffer = buffer.split(b"\n\n")
+            for event in events:
+                _event(endpoint, event, rec, now)
+        if buffer.strip():
+            _event(endpoint, buffer, rec, clock())
+    if rec.completion_tokens is None:
+        rec.completion_tokens = len(rec.chunk_times)  # server sent no usage: one token per chunk
+    rec.status = "ok" if rec.first_token is not None and not rec.error else "error"
+    if rec.status == "error" and not rec.error:
+        rec.error = "stream ended without a token"
+
+
+async def send(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, rec: RequestRecord,
+               clock: Callable[[], float]) -> RequestRecord:
+    """Send one request and fill its record; never raises for a failed request."""
+    rec.send = clock()
+    try:
+        await asyncio.wait_for(_stream_one(http, endpoint, prompt, rec, clock), endpoint.request_timeout_s)
+    except TimeoutError:
+        rec.status, rec.error = "timeout", f"no complete answer within {endpoint.request_timeout_s:g} s"
+    except (httpx.HTTPError, json.JSONDecodeError, KeyError) as exc:
+        rec.status, rec.error = "error", f"{type(exc).__name__}: {exc}"[:300]
+    rec.end = clock()
+    return rec
+
+
+async def scrape(http: httpx.AsyncClient, url: str, series: GaugeSeries, clock: Callable[[], float],
+                 stop: asyncio.Event, interval_s: float) -> None:
+    """Poll a Prometheus endpoint until `stop` is set."""
+    while not stop.is_set():
+        try:
+            sent = clock()
+            resp = await http.get(url, timeout=5.0)
+            if resp.status_code == 200:  # an overloaded server answers late: stamp the middle of the scrape
+                series.add((sent + clock()) / 2, parse_gauges(resp.text))
+            else:
+                series.errors += 1
+        except httpx.HTTPError:
+            series.errors += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_s)
+
+
+def poisson_arrivals(rate: float, horizon_s: float, rng: random.Random, cap: int | None = None) -> list[float]:
+    """Send offsets of a Poisson process at `rate` requests/s within [0, horizon).
+
+    With a cap and no horizon (a fixed number of requests), the offsets are rescaled so the last one
+    falls at cap / rate, as vllm bench serve does: the offered rate is then exactly `rate`, and the
+    throughput of a short run does not carry the ±1/sqrt(N) noise of the sum of random gaps.
+    """
+    times, t = [], 0.0
+    while True:
+        t += rng.expovariate(rate)
+        if t >= horizon_s or (cap is not None and len(times) >= cap):
+            break
+        times.append(t)
+    if cap is not None and horizon_s == float("inf") and times:
+        scale = (len(times) / rate) / times[-1]
+        times = [x * scale for x in times]
+    return times
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __call__(self) -> float:
+        return time.monotonic() - self.t0
+
+
+async def run_stage(http: httpx.AsyncClient, endpoint: Endpoint, stage: Stage, lengths: list[tuple[int, int]],
+                    prompts: list[str], clock: Clock, rng: random.Random,
+                    on_done: Callable[[RequestRecord], None] = lambda r: None) -> StageResult:
+    """Run one stage: `lengths`/`prompts` are cycled in order; a header makes every prompt unique."""
+    result = StageResult(stage, [])
+    stop = asyncio.Event()
+    scraper = None
+    if endpoint.metrics_url:
+        interval = min(1.0, max(0.25, stage.duration_s / 40))
+        scrape_http = client()  # its own connections: a scrape never waits behind the load's
+        scraper = asyncio.create_task(scrape(scrape_http, endpoint.metrics_url, result.gauges, clock, stop, interval))
+    start = clock()
+    horizon = stage.warmup_s + stage.duration_s
+
+    def new_record(k: int) -> tuple[RequestRecord, str]:
+        i, o = lengths[k % len(lengths)]
+        rec = RequestRecord(stage=stage.index, index=k, send=0.0, input_length=i, output_length=o)
+        result.records.append(rec)
+        return rec, header(stage.index, k) + prompts[k % len(prompts)]
+
+    async def tracked(rec: RequestRecord, prompt: str) -> None:
+        await send(http, endpoint, prompt, rec, clock)
+        rec.warmup = rec.send - start < stage.warmup_s
+        on_done(rec)
+
+    tasks: list[asyncio.Task] = []
+    if stage.load_type == "request_rate":
+        offsets = ([0.0] * stage.max_requests if stage.value == float("inf") and stage.max_requests
+                   else poisson_arrivals(stage.value, horizon, rng, stage.max_requests))
+        for k, offset in enumerate(offsets):
+            delay = start + offset - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(tracked(*new_record(k))))
+        if tasks:
+            await asyncio.gather(*tasks)
+    else:
+        counter = iter(range(10**9))
+
+        async def worker() -> None:
+            while clock() - start < horizon:
+                k = next(counter)
+                if stage.max_requests is not None and k >= stage.max_requests:
+                    return
+                await tracked(*new_record(k))
+
+        await asyncio.gather(*(worker() for _ in range(int(stage.value))))
+    stop.set()
+    if scraper:
+        await scraper
+        await scrape_http.aclose()
+    return result

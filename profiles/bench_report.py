@@ -1,0 +1,146 @@
+"""What a benchmark run leaves behind: store CSV, raw JSONL, summary JSON, and the chosen points.
+
+The stages become `measured` ProfilePoints of one curve, so the inflection point, the operating point
+for latency targets and the HPA target come from the same code as for shipped profiles
+(selection.py, hpa.py). Files are written to a temporary name and renamed, so a failed run never
+leaves a half-written profile behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from profiles.bench_run import RunConfig, RunResult
+from profiles.bench_stats import StageSummary
+from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
+from profiles.hpa import recommend as recommend_hpa
+from profiles.selection import Curve, Pricing, Targets, inflection, operating_point
+from profiles.store import ProfilePoint, render_csv
+
+HARNESS_VERSION = "bench-v1"
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """What the endpoint runs on, as the profile store names it ('unknown' when not given)."""
+
+    instance_type: str = "unknown"
+    accelerator_type: str = "unknown"
+    accelerator_count: int = 1
+    tpu_topology: str = ""
+    precision: str = "bf16"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    points: list[ProfilePoint]
+    inflection: ProfilePoint | None
+    operating: ProfilePoint | None
+    operating_rule: str
+    hpa: dict[str, HpaPlan]
+
+
+def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, model_server: str, date: str) -> ProfilePoint:
+    """One stage as a profile-store point (p50 latencies, p90s alongside, server means)."""
+    fixed = cfg.workload.input_length is not None
+    return ProfilePoint(
+        model=cfg.endpoint.model, model_server=model_server, model_server_version=version,
+        instance_type=hw.instance_type, accelerator_type=hw.accelerator_type, accelerator_count=hw.accelerator_count,
+        tpu_topology=hw.tpu_topology, precision=hw.precision, use_case=cfg.workload.use_case,
+        input_length=cfg.workload.input_length if fixed else s.mean_input_tokens,
+        output_length=cfg.workload.output_length if fixed else s.mean_output_tokens,
+        load_type=s.load_type, load_value=s.load_value, output_tps=s.output_tps, input_tps=s.input_tps, qps=s.qps,
+        ntpot_ms=s.p("ntpot"), ttft_ms=s.p("ttft"), itl_ms=s.p("itl"),
+        ntpot_p90_ms=s.p("ntpot", 90), ttft_p90_ms=s.p("ttft", 90), itl_p90_ms=s.p("itl", 90),
+        num_requests_waiting=s.server.get("vllm:num_requests_waiting"),
+        kv_cache_usage_perc=_fraction(s.server.get("vllm:kv_cache_usage_perc")),
+        num_requests_running=s.server.get("vllm:num_requests_running"),
+        provenance="measured", source_id=f"stage{s.stage}",
+        source=(f"measured by `python -m profiles benchmark run` ({HARNESS_VERSION}) against {cfg.endpoint.base_url} "
+                f"{cfg.endpoint.api}; {cfg.workload.name}; {s.completed}/{s.requests} requests ok "
+                f"({s.failed} failed, {s.timed_out} timed out) over {s.duration_s:.1f} s; seed {cfg.seed}"),
+        derived="QPS and tokens/s = completed requests / (last end - first send); latencies are p50s",
+        date=date,
+    )
+
+
+def _fraction(value: float | None) -> float | None:
+    return None if value is None else min(max(value, 0.0), 1.0)
+
+
+def analyse(result: RunResult, cfg: RunConfig, hw: Hardware, model_server: str, targets: Targets,
+            hpa_buffer: float = DEFAULT_BUFFER, date: str | None = None) -> Analysis:
+    date = date or dt.date.today().isoformat()
+    points = [stage_point(s, cfg, hw, result.server_version, model_server, date)
+              for _, s in result.stages if s.completed]
+    if not points:
+        return Analysis([], None, None, "no stage completed a request", {})
+    curve = Curve(tuple(sorted(points, key=lambda p: p.load_order)))
+    knee = inflection(curve)
+    picked = operating_point(curve, targets, Pricing())
+    operating, rule = picked if picked else (None, f"no stage meets {targets.describe()}")
+    chosen = operating or knee
+    hpa = {metric: recommend_hpa(chosen, metric, hpa_buffer)
+           for metric in (DEFAULT_HPA_METRIC, "vllm:kv_cache_usage_perc")}
+    return Analysis(points, knee, operating, rule, hpa)
+
+
+def _point_json(p: ProfilePoint | None) -> dict | None:
+    if p is None:
+        return None
+    return {"stage": p.source_id, "load_type": p.load_type, "load_value": p.load_value, "output_tokens_per_second": p.output_tps,
+            "queries_per_second": p.qps, "ntpot_ms": p.ntpot_ms, "ttft_ms": p.ttft_ms, "itl_ms": p.itl_ms,
+            "num_requests_waiting": p.num_requests_waiting, "kv_cache_usage_perc": p.kv_cache_usage_perc}
+
+
+def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets, files: dict[str, str]) -> dict:
+    return {
+        "harness": HARNESS_VERSION,
+        "endpoint": cfg.endpoint.base_url, "api": cfg.endpoint.api, "model": cfg.endpoint.model,
+        "server_version": result.server_version, "workload": cfg.workload.name, "seed": cfg.seed,
+        "duration_s": cfg.duration_s, "warmup_s": cfg.warmup_s,
+        "probe": result.probe[1].to_json() if result.probe else None,
+        "stages": [s.to_json() for _, s in result.stages],
+        "targets": targets.describe(),
+        "inflection_point": _point_json(analysis.inflection),
+        "operating_point": _point_json(analysis.operating), "operating_rule": analysis.operating_rule,
+        "hpa": {m: {"average_value": h.average_value, "reason": h.reason} for m, h in analysis.hpa.items()},
+        "files": files,
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets,
+                  profiles_dir: Path | None, plot: bool = True) -> dict[str, str]:
+    """profile.csv, requests.jsonl, summary.json (+ plot.png) in out_dir; the CSV also into profiles_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"csv": str(out_dir / "profile.csv"), "requests": str(out_dir / "requests.jsonl"),
+             "summary": str(out_dir / "summary.json")}
+    csv_text = render_csv(analysis.points)
+    _atomic_write(out_dir / "profile.csv", csv_text)
+    _atomic_write(out_dir / "requests.jsonl",
+                  "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in result.records))
+    if plot and analysis.points:
+        from profiles.bench_plot import plot_curve
+
+        files["plot"] = str(out_dir / "plot.png")
+        plot_curve(analysis, targets, out_dir / "plot.png", title=f"{cfg.endpoint.model} ({cfg.workload.name})")
+    if profiles_dir is not None:
+        name = f"measured-{_slug(cfg.endpoint.model)}-{_slug(analysis.points[0].accelerator_type)}-{analysis.points[0].date}.csv"
+        files["profile"] = str(profiles_dir / name)
+        _atomic_write(profiles_dir / name, csv_text)
+    _atomic_write(out_dir / "summary.json", json.dumps(summary_json(result, cfg, analysis, targets, files), indent=2) + "\n")
+    return files
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in text).strip("-").lower()

@@ -1,0 +1,186 @@
+"""A benchmark run: stages at given request rates / concurrencies, or an automatic sweep past saturation.
+
+`--sweep auto` first sends a burst (every request at once) to measure the saturation request rate, then
+spreads Poisson stages from 15 % to 150 % of it. If the top stage still gains throughput (the burst was
+too small to fill the server's batch), it adds stages at 1.5x the top rate until throughput stops growing,
+three extra stages at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import sys
+from dataclasses import dataclass, field
+
+from profiles.bench_client import Clock, Endpoint, Stage, StageResult, check_endpoint, client, run_stage, server_source
+from profiles.bench_prompts import PromptSource, local_source
+from profiles.bench_stats import RequestRecord, StageSummary, summarize
+from profiles.workload import Sample, Workload
+
+SWEEP_LOW, SWEEP_HIGH = 0.15, 1.5
+PLATEAU_GAIN = 1.08  # the top stage "still grows" when it beats the one below by more than 8 %
+MAX_EXTENSIONS = 3
+MAX_PROMPTS_PER_STAGE = 2000
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    endpoint: Endpoint
+    workload: Workload
+    request_rates: tuple[float, ...] = ()
+    concurrencies: tuple[int, ...] = ()
+    sweep_auto: bool = False
+    sweep_points: int = 8
+    probe_requests: int = 64
+    duration_s: float = 120.0
+    warmup_s: float = 10.0
+    seed: int = 0
+    tokenizer: str | None = None
+    num_prompts: int | None = None  # request-rate stages send exactly this many (no time horizon)
+
+    def rate_stage(self, index: int, rate: float) -> Stage:
+        if self.num_prompts:
+            return Stage(index, "request_rate", rate, math.inf, self.warmup_s, max_requests=self.num_prompts)
+        return Stage(index, "request_rate", rate, self.duration_s, self.warmup_s)
+
+
+@dataclass
+class RunResult:
+    server_version: str
+    probe: tuple[StageResult, StageSummary] | None
+    stages: list[tuple[StageResult, StageSummary]] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[RequestRecord]:
+        """Every request of the run, the probe's (stage 0) first."""
+        return [r for result, _ in ([self.probe] if self.probe else []) + self.stages for r in result.records]
+
+
+def sweep_rates(saturation_qps: float, points: int) -> list[float]:
+    """`points` request rates spread linearly from 15 % to 150 % of the saturation rate (3 significant digits)."""
+    if points == 1:
+        return [float(f"{saturation_qps:.3g}")]
+    step = (SWEEP_HIGH - SWEEP_LOW) / (points - 1)
+    return [float(f"{saturation_qps * (SWEEP_LOW + i * step):.3g}") for i in range(points)]
+
+
+def still_growing(summaries: list[StageSummary]) -> bool:
+    """True when the top rate's throughput beats the previous stage's by more than PLATEAU_GAIN."""
+    if len(summaries) < 2 or summaries[-2].output_tps <= 0:
+        return False
+    return summaries[-1].output_tps > PLATEAU_GAIN * summaries[-2].output_tps
+
+
+class Progress:
+    """A one-line progress bar on stderr (a plain line per stage when stderr is not a terminal)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream, self.width = stream, width
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.label, self.total, self.done, self.failed = "", 0, 0, 0
+
+    def start(self, label: str, total: int) -> None:
+        self.label, self.total, self.done, self.failed = label, max(total, 1), 0, 0
+        self._draw()
+
+    def update(self, rec: RequestRecord) -> None:
+        self.done += 1
+        self.failed += not rec.ok
+        if self.tty:
+            self._draw()
+
+    def finish(self, summary: StageSummary) -> None:
+        short = f" ({summary.short_outputs} cut short by the server)" if summary.short_outputs else ""
+        line = (f"{self.label}: {summary.completed}/{summary.requests} ok{short}, {summary.failed + summary.timed_out} failed, "
+                f"{summary.output_tps:.1f} output tok/s, p50 TTFT {_ms(summary.p('ttft'))}, p50 NTPOT {_ms(summary.p('ntpot'))}")
+        self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+    def _draw(self) -> None:
+        if not self.tty:
+            return
+        filled = min(self.width, int(self.width * self.done / self.total))
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r\033[K{self.label} [{bar}] {self.done}/~{self.total}" + (f" {self.failed} failed" if self.failed else ""))
+        self.stream.flush()
+
+
+def _ms(value: float | None) -> str:
+    return "N/A" if value is None else f"{value:.1f} ms"
+
+
+async def _bodies(source: PromptSource, samples: list[Sample], rng: random.Random) -> list[str]:
+    """Prompt text per request: the dataset's own prompt, else corpus text of the sampled length."""
+    sem = asyncio.Semaphore(16)
+    offsets = [rng.random() for _ in samples]  # drawn up front: gather's order must not change the prompts
+
+    async def one(sample: Sample, u: float) -> str:
+        if sample.prompt is not None:
+            return sample.prompt
+        async with sem:
+            return await source.body(sample.input_length, random.Random(u))
+
+    return list(await asyncio.gather(*(one(s, u) for s, u in zip(samples, offsets, strict=True))))
+
+
+async def _stage(http, cfg: RunConfig, source: PromptSource, stage: Stage, clock: Clock, progress: Progress,
+                 label: str) -> tuple[StageResult, StageSummary]:
+    if stage.max_requests is not None:
+        expected = stage.max_requests
+    elif stage.load_type == "request_rate":
+        horizon = stage.warmup_s + stage.duration_s
+        expected = math.ceil(stage.value * horizon * 1.3 + 8)
+    else:
+        expected = math.ceil(stage.value * 8)
+    count = min(expected, MAX_PROMPTS_PER_STAGE)
+    samples = cfg.workload.draw(count, seed=cfg.seed * 1000 + stage.index)
+    lengths = [(s.input_length, s.output_length) for s in samples]
+    rng = random.Random(cfg.seed * 7919 + stage.index)
+    prompts = await _bodies(source, samples, rng)
+    progress.start(label, expected if stage.load_type != "request_rate" or stage.max_requests
+                   else round(stage.value * (stage.warmup_s + stage.duration_s)))
+    result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
+    measured = [r for r in result.records if not r.warmup]
+    window = (min((r.send for r in measured), default=0.0), max((r.end or 0.0 for r in measured), default=0.0))
+    summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window))
+    progress.finish(summary)
+    return result, summary
+
+
+async def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
+    """Run every stage of `cfg` against its endpoint."""
+    progress = progress or Progress()
+    async with client() as http:
+        version = await check_endpoint(http, cfg.endpoint)
+        source = local_source(cfg.tokenizer) if cfg.tokenizer else await server_source(http, cfg.endpoint)
+        clock = Clock()
+        result = RunResult(server_version=version, probe=None)
+        index = 0
+        if cfg.sweep_auto:
+            probe = Stage(0, "request_rate", float("inf"), duration_s=0.0, max_requests=cfg.probe_requests)
+            result.probe = await _stage(http, cfg, source, probe, clock, progress, f"probe: burst of {cfg.probe_requests}")
+            rates = sweep_rates(max(result.probe[1].qps, 1e-3), cfg.sweep_points)
+            stages = [cfg.rate_stage(i + 1, r) for i, r in enumerate(rates)]
+        else:
+            stages = [cfg.rate_stage(i + 1, r) for i, r in enumerate(cfg.request_rates)]
+            stages += [Stage(len(stages) + i + 1, "concurrency", c, cfg.duration_s, cfg.warmup_s)
+                       for i, c in enumerate(cfg.concurrencies)]
+        for stage in stages:
+            index = stage.index
+            result.stages.append(await _stage(http, cfg, source, stage, clock, progress, _label(stage, len(stages))))
+        extensions = 0
+        while cfg.sweep_auto and extensions < MAX_EXTENSIONS and still_growing([s for _, s in result.stages]):
+            extensions += 1
+            index += 1
+            top = result.stages[-1][0].stage.value
+            stage = cfg.rate_stage(index, float(f"{top * 1.5:.3g}"))
+            result.stages.append(await _stage(http, cfg, source, stage, clock, progress,
+                                              _label(stage, index) + " (extending: throughput still growing)"))
+    return result
+
+
+def _label(stage: Stage, total: int) -> str:
+    unit = "req/s" if stage.load_type == "request_rate" else "in flight"
+    return f"stage {stage.index}/{total}: {stage.value:g} {unit}"

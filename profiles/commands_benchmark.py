@@ -1,0 +1,184 @@
+"""`benchmark run`: measure an OpenAI-compatible endpoint and turn the curve into a measured profile.
+
+Every flag is checked before the first request, so bad input exits 2 having sent nothing and written
+nothing. The command prints the stage table and the chosen points; the files are listed on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import re
+from pathlib import Path
+
+from profiles.bench_client import APIS, Endpoint
+from profiles.bench_report import Analysis, Hardware, analyse, write_outputs
+from profiles.bench_run import RunConfig, run
+from profiles.catalog import default_catalog
+from profiles.commands import Output
+from profiles.errors import UsageError
+from profiles.printers import table
+from profiles.selection import Targets
+from profiles.store import PRECISIONS
+from profiles.workload import SHAREGPT, fixed, from_jsonl
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
+
+
+def duration(text: str) -> float:
+    """'120', '120s', '2m' or '500ms' as seconds (argparse type)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"value '{text}' is not a duration; allowed: seconds like 120, 120s, 2m, 500ms")
+    value = float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+    return value
+
+
+def number_list(kind: type):
+    def convert(text: str) -> tuple:
+        try:
+            values = tuple(kind(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"value '{text}' is not a comma-separated list of numbers") from None
+        if not values or any(v <= 0 for v in values):
+            raise argparse.ArgumentTypeError(f"value '{text}' must list numbers greater than 0")
+        return values
+    convert.__name__ = f"list of {kind.__name__}"
+    return convert
+
+
+def add_parser(groups) -> None:
+    from profiles.cli import Parser, choice, positive
+
+    bench = groups.add_parser("benchmark", help="measure an endpoint").add_subparsers(dest="verb", required=True, parser_class=Parser)
+    p = bench.add_parser("run", help="load an OpenAI-compatible endpoint stage by stage; write a measured profile")
+    p.add_argument("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8000 (kubectl port-forward)")
+    p.add_argument("--model", required=True, help="served model name; also the profile's model (use the HF id)")
+    p.add_argument("--api", type=choice(tuple(APIS)), default="completions", help="completions (default) or chat")
+    load = p.add_mutually_exclusive_group()
+    load.add_argument("--request-rates", type=number_list(float), metavar="R1,R2,…", help="Poisson request rates (req/s)")
+    load.add_argument("--sweep", type=choice(("auto",)), help="auto: burst probe for saturation, then rates up to and past it")
+    p.add_argument("--concurrency", type=number_list(int), metavar="C1,C2,…", help="fixed in-flight requests per stage")
+    p.add_argument("--duration", type=duration, default=120.0, help="measured time per stage (default 120s)")
+    p.add_argument("--num-prompts", type=positive(int), metavar="N",
+                   help="request-rate stages send exactly N requests instead of lasting --duration (as vllm bench serve)")
+    p.add_argument("--warmup", type=duration, default=10.0, help="time per stage sent but not measured (default 10s)")
+    p.add_argument("--dataset", default="sharegpt-like", help="sharegpt-like (GIQ's ShareGPT length table, default) or a .jsonl file")
+    p.add_argument("--input-length", type=positive(int), metavar="TOKENS", help="fixed input length (with --output-length)")
+    p.add_argument("--output-length", type=positive(int), metavar="TOKENS", help="fixed output length (with --input-length)")
+    p.add_argument("--metrics-url", help="Prometheus endpoint to scrape per stage (vLLM: <endpoint>/metrics)")
+    p.add_argument("--tokenizer", metavar="PATH", help="local tokenizer.json (or model dir) instead of the server's /tokenize")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sweep-points", type=positive(int), default=8, help="stages of --sweep auto (default 8)")
+    p.add_argument("--probe-requests", type=positive(int), default=64, help="burst size of the saturation probe (default 64)")
+    p.add_argument("--request-timeout", type=duration, default=600.0, help="per request (default 600s); late ones count as timed out")
+    p.add_argument("--output", metavar="DIR", help="results directory (default benchmark-runs/<UTC time>)")
+    p.add_argument("--profiles-dir", metavar="DIR", help="also write the curve there as a measured profile (needs --accelerator-type)")
+    p.add_argument("--accelerator-type", help="what the endpoint runs on (catalog label, e.g. nvidia-l4, tpu-v6e-slice)")
+    p.add_argument("--accelerator-count", type=positive(int), default=1, help="accelerators per replica (default 1)")
+    p.add_argument("--instance-type", help="machine type (default: the catalog's default shape for the count)")
+    p.add_argument("--precision", type=choice(PRECISIONS), default="bf16")
+    p.add_argument("--model-server", default="vllm")
+    for name in ("ntpot", "ttft", "itl"):
+        p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS", help=f"p50 {name.upper()} target")
+    p.add_argument("--hpa-buffer", type=float, default=0.2)
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    p.set_defaults(run=benchmark_run)
+
+
+def _workload(args: argparse.Namespace):
+    if (args.input_length is None) != (args.output_length is None):
+        raise UsageError("--input-length and --output-length: each only works alongside the other")
+    if args.input_length is not None:
+        if args.dataset != "sharegpt-like":
+            raise UsageError(f"--dataset: value '{args.dataset}' cannot be combined with fixed --input-length/--output-length")
+        return fixed(args.input_length, args.output_length)
+    return SHAREGPT if args.dataset == "sharegpt-like" else from_jsonl(args.dataset)
+
+
+def _hardware(args: argparse.Namespace) -> Hardware:
+    if args.accelerator_type is None:
+        if args.profiles_dir:
+            raise UsageError("--profiles-dir: a profile must say what it ran on; add --accelerator-type (and --accelerator-count)")
+        if args.instance_type:
+            raise UsageError("--instance-type: only works alongside --accelerator-type")
+        return Hardware(precision=args.precision)
+    catalog = default_catalog()
+    catalog.accelerator(args.accelerator_type)
+    shape = catalog.shape(args.accelerator_type, args.accelerator_count, args.instance_type or "")
+    if shape is None:
+        machines = sorted(m.machine_type for m in catalog.machine_types.values() if m.accelerator_type == args.accelerator_type)
+        raise UsageError(f"--accelerator-count/--instance-type: no GKE shape with {args.accelerator_count} x {args.accelerator_type}"
+                         f"{' on ' + args.instance_type if args.instance_type else ''}; machine types: {', '.join(machines)}")
+    return Hardware(shape.machine_type, args.accelerator_type, args.accelerator_count, shape.tpu_topology, args.precision)
+
+
+def _config(args: argparse.Namespace) -> RunConfig:
+    if not (args.request_rates or args.concurrency or args.sweep):
+        raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
+    if args.sweep and args.concurrency:
+        raise UsageError("--sweep: 'auto' sweeps request rates; it cannot be combined with --concurrency")
+    if not args.endpoint.startswith(("http://", "https://")):
+        raise UsageError(f"--endpoint: value '{args.endpoint}' is not an http(s) URL")
+    if args.metrics_url and not args.metrics_url.startswith(("http://", "https://")):
+        raise UsageError(f"--metrics-url: value '{args.metrics_url}' is not an http(s) URL")
+    if args.duration <= 0:
+        raise UsageError(f"--duration: value '{args.duration:g}s' must be greater than 0")
+    if not 0 <= args.hpa_buffer < 0.9:
+        raise UsageError(f"--hpa-buffer: value '{args.hpa_buffer}' is not in [0, 0.9)")
+    endpoint = Endpoint(args.endpoint, args.model, args.api, args.metrics_url, args.request_timeout)
+    return RunConfig(endpoint=endpoint, workload=_workload(args), request_rates=args.request_rates or (),
+                     concurrencies=args.concurrency or (), sweep_auto=args.sweep == "auto", sweep_points=args.sweep_points,
+                     probe_requests=args.probe_requests, duration_s=args.duration, warmup_s=args.warmup,
+                     num_prompts=args.num_prompts,
+                     seed=args.seed, tokenizer=args.tokenizer)
+
+
+def _out_dirs(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    out = Path(args.output) if args.output else Path("benchmark-runs") / dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output: '{out}' exists and is not a directory")
+    profiles = Path(args.profiles_dir) if args.profiles_dir else None
+    if profiles is not None and not profiles.is_dir():
+        raise UsageError(f"--profiles-dir: '{profiles}' is not a directory")
+    return out, profiles
+
+
+def stage_table(analysis: Analysis) -> str:
+    rows = []
+    for p in analysis.points:
+        mark = ("knee " if p is analysis.inflection else "") + ("op" if p is analysis.operating else "")
+        rows.append({"Stage": p.source_id, "Load": f"{p.load_value:g} {'req/s' if p.load_type == 'request_rate' else 'conc'}",
+                     "Output Tokens/s": f"{p.output_tps:.1f}", "QPS": f"{p.qps:.2f}", "TTFT(ms)": _f(p.ttft_ms),
+                     "NTPOT(ms)": _f(p.ntpot_ms), "ITL(ms)": _f(p.itl_ms), "Waiting": _f(p.num_requests_waiting, 2),
+                     "Running": _f(p.num_requests_running, 2), "KV Cache": _f(p.kv_cache_usage_perc, 3), "Point": mark.strip()})
+    return table(rows, list(rows[0])) if rows else ""
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "N/A" if value is None else f"{value:.{digits}f}"
+
+
+def benchmark_run(args: argparse.Namespace) -> Output:
+    cfg = _config(args)
+    hardware = _hardware(args)
+    out_dir, profiles_dir = _out_dirs(args)
+    targets = Targets(args.target_ntpot_milliseconds, args.target_ttft_milliseconds, args.target_itl_milliseconds)
+    result = asyncio.run(run(cfg))
+    analysis = analyse(result, cfg, hardware, args.model_server, targets, args.hpa_buffer)
+    if not analysis.points:
+        failed = [r for r in result.records if not r.ok]
+        why = failed[0].error if failed else "no request was sent"
+        raise UsageError(f"--endpoint: no stage completed a request ({len(failed)} failed; first error: {why}); nothing written")
+    files = write_outputs(out_dir, result, cfg, analysis, targets, profiles_dir, plot=not args.no_plot)
+    lines = [stage_table(analysis), ""]
+    knee = analysis.inflection
+    lines.append(f"Inflection point: {knee.source_id} at {knee.load_value:g} req/s ({knee.output_tps:.1f} output tok/s, "
+                 f"p50 NTPOT {_f(knee.ntpot_ms)} ms)")
+    op = analysis.operating
+    lines.append(f"Operating point ({targets.describe()}): " + (f"{op.source_id}" if op else analysis.operating_rule))
+    for metric, plan in analysis.hpa.items():
+        lines.append(f"HPA on {metric}: " + (f"averageValue {plan.average_value:g} ({plan.reason})" if plan.enabled else plan.reason))
+    note = "Files: " + ", ".join(f"{k}={v}" for k, v in files.items())
+    return Output("\n".join(lines) + "\n", note)
