@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
-.PHONY: plan test lint bench snapshots import check-import demo-benchmark clean
+.PHONY: plan test lint bench snapshots import check-import demo-benchmark calibrate accuracy clean
 
 $(VENV)/.runtime: requirements.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +43,23 @@ bench: $(VENV)/.runtime  ## speed targets, measured as whole processes
 demo-benchmark: $(VENV)/.test  ## real vLLM (CPU) + tiny model: sweep -> docs/benchmark-sample/ (README's plot)
 	$(PY) scripts/demo_benchmark.py
 
+calibrate: $(VENV)/.runtime  ## fit estimator efficiencies on ../shared/data -> profiles/data/estimator_{coefficients,residuals}.csv
+	$(PY) scripts/calibrate.py
+
+accuracy: $(VENV)/.runtime  ## estimator error on the calibration rows (recomputed with the checked-in coefficients)
+	$(PY) scripts/calibrate.py --report
+
 import: $(VENV)/.runtime  ## rebuild profiles/data/profiles/published.csv from ../shared/data
 	$(PY) scripts/import_published.py
 
 check-demo-benchmark: $(VENV)/.test  ## real vLLM (CPU) + tiny model: sweep -> docs/benchmark-sample/ (README's plot)
 	$(PY) scripts/demo_benchmark.py
+
+calibrate: $(VENV)/.runtime  ## fit estimator efficiencies on ../shared/data -> profiles/data/estimator_{coefficients,residuals}.csv
+	$(PY) scripts/calibrate.py
+
+accuracy: $(VENV)/.runtime  ## estimator error on the calibration rows (recomputed with the checked-in coefficients)
+	$(PY) scripts/calibrate.py --report
 
 import: $(VENV)/.runtime
 	$(PY) scripts/import_published.py --check

@@ -22,6 +22,7 @@ from profiles.bench_prom import GaugeSeries, parse_gauges
 from profiles.bench_prompts import HEADER_SAMPLE, PromptSource, corpus_text, header
 from profiles.bench_stats import RequestRecord
 from profiles.errors import UsageError
+from profiles.workload import poisson_arrivals
 
 APIS = {"completions": "/v1/completions", "chat": "/v1/chat/completions"}
 
@@ -197,25 +198,6 @@ async def scrape(http: httpx.AsyncClient, url: str, series: GaugeSeries, clock: 
             series.errors += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
-
-
-def poisson_arrivals(rate: float, horizon_s: float, rng: random.Random, cap: int | None = None) -> list[float]:
-    """Send offsets of a Poisson process at `rate` requests/s within [0, horizon).
-
-    With a cap and no horizon (a fixed number of requests), the offsets are rescaled so the last one
-    falls at cap / rate, as vllm bench serve does: the offered rate is then exactly `rate`, and the
-    throughput of a short run does not carry the ±1/sqrt(N) noise of the sum of random gaps.
-    """
-    times, t = [], 0.0
-    while True:
-        t += rng.expovariate(rate)
-        if t >= horizon_s or (cap is not None and len(times) >= cap):
-            break
-        times.append(t)
-    if cap is not None and horizon_s == float("inf") and times:
-        scale = (len(times) / rate) / times[-1]
-        times = [x * scale for x in times]
-    return times
 
 
 class Clock:

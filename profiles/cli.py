@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from profiles import commands, commands_benchmark, commands_manifests
+from profiles import commands, commands_benchmark, commands_estimate, commands_manifests
 from profiles.catalog import PRICING_MODELS
 from profiles.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO
 from profiles.errors import UsageError
@@ -163,6 +163,7 @@ def build_parser() -> Parser:
     _format_flag(p, "csv")
     p.set_defaults(run=commands.benchmarks_list)
     commands_benchmark.add_parser(groups)
+    commands_estimate.add_parser(groups)
     return root
 
 

@@ -7,14 +7,11 @@ nothing. The command prints the stage table and the chosen points; the files are
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from profiles.bench_client import APIS, Endpoint
-from profiles.bench_report import Analysis, Hardware, analyse, write_outputs
-from profiles.bench_run import RunConfig, run
 from profiles.catalog import default_catalog
 from profiles.commands import Output
 from profiles.errors import UsageError
@@ -22,6 +19,12 @@ from profiles.printers import table
 from profiles.selection import Targets
 from profiles.store import PRECISIONS
 from profiles.workload import SHAREGPT, fixed, from_jsonl
+
+if TYPE_CHECKING:  # the harness (httpx, asyncio) loads only when `benchmark run` runs: other commands stay fast
+    from profiles.bench_report import Analysis, Hardware
+    from profiles.bench_run import RunConfig
+
+APIS = ("completions", "chat")
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 
@@ -55,7 +58,7 @@ def add_parser(groups) -> None:
     p = bench.add_parser("run", help="load an OpenAI-compatible endpoint stage by stage; write a measured profile")
     p.add_argument("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8000 (kubectl port-forward)")
     p.add_argument("--model", required=True, help="served model name; also the profile's model (use the HF id)")
-    p.add_argument("--api", type=choice(tuple(APIS)), default="completions", help="completions (default) or chat")
+    p.add_argument("--api", type=choice(APIS), default="completions", help="completions (default) or chat")
     load = p.add_mutually_exclusive_group()
     load.add_argument("--request-rates", type=number_list(float), metavar="R1,R2,…", help="Poisson request rates (req/s)")
     load.add_argument("--sweep", type=choice(("auto",)), help="auto: burst probe for saturation, then rates up to and past it")
@@ -98,6 +101,8 @@ def _workload(args: argparse.Namespace):
 
 
 def _hardware(args: argparse.Namespace) -> Hardware:
+    from profiles.bench_report import Hardware
+
     if args.accelerator_type is None:
         if args.profiles_dir:
             raise UsageError("--profiles-dir: a profile must say what it ran on; add --accelerator-type (and --accelerator-count)")
@@ -115,6 +120,9 @@ def _hardware(args: argparse.Namespace) -> Hardware:
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
+    from profiles.bench_client import Endpoint
+    from profiles.bench_run import RunConfig
+
     if not (args.request_rates or args.concurrency or args.sweep):
         raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
     if args.sweep and args.concurrency:
@@ -161,6 +169,11 @@ def _f(value: float | None, digits: int = 1) -> str:
 
 
 def benchmark_run(args: argparse.Namespace) -> Output:
+    import asyncio
+
+    from profiles.bench_report import analyse, write_outputs
+    from profiles.bench_run import run
+
     cfg = _config(args)
     hardware = _hardware(args)
     out_dir, profiles_dir = _out_dirs(args)

@@ -105,6 +105,25 @@ class Workload:
         return [(s.input_length, s.output_length) for s in self.draw(count, seed)]
 
 
+def poisson_arrivals(rate: float, horizon_s: float, rng: random.Random, cap: int | None = None) -> list[float]:
+    """Send offsets of a Poisson process at `rate` requests/s within [0, horizon).
+
+    With a cap and no horizon (a fixed number of requests), the offsets are rescaled so the last one
+    falls at cap / rate, as vllm bench serve does: the offered rate is then exactly `rate`, and the
+    throughput of a short run does not carry the ±1/sqrt(N) noise of the sum of random gaps.
+    """
+    times, t = [], 0.0
+    while True:
+        t += rng.expovariate(rate)
+        if t >= horizon_s or (cap is not None and len(times) >= cap):
+            break
+        times.append(t)
+    if cap is not None and horizon_s == float("inf") and times:
+        scale = (len(times) / rate) / times[-1]
+        times = [x * scale for x in times]
+    return times
+
+
 SHAREGPT = Workload(
     name="sharegpt-like",
     input_dist=LengthDistribution.from_table(SHAREGPT_TABLE["input"]),

@@ -4,6 +4,7 @@
 - loading the full default profile store in-process: target < 200 ms
 - headroom: loading a 10,000-point store (the shipped rows repeated under other versions, in a temp
   dir, for timing only: never shipped) against the same 200 ms target, the size estimated curves will reach
+- the estimator: a 10-point request-rate curve of one configuration (ShareGPT lengths): target < 2 s
 - `make plan` / `make plan STACK=prod` (scripts/plan.py: the Pulumi program under the mock runtime, whole
   process, 5 runs): target < 3 s each
 Exits 1 if a target is missed. Results also go to bench-results/bench.json.
@@ -65,11 +66,24 @@ def big_store_loader(tmp: Path, size: int = 10_000):
     return lambda: ProfileStore.load([tmp])
 
 
+def estimator_curve() -> None:
+    """A 10-point request-rate curve of one configuration on the ShareGPT distribution (issue #3 target < 2 s)."""
+    from profiles.catalog import default_catalog
+    from profiles.estimate import Load, estimate
+    from profiles.workload import SHAREGPT
+
+    catalog = default_catalog()
+    spec, shape = catalog.models["meta-llama/Llama-3.1-8B-Instruct"], catalog.shape("nvidia-h100-80gb", 1)
+    for rate in (0.5, 1, 2, 4, 8, 12, 16, 24, 32, 48):
+        estimate(catalog, spec, shape, "bf16", SHAREGPT, Load("request_rate", rate))
+
+
 def main() -> int:
     results = []
     tmp = Path(tempfile.mkdtemp(prefix="bench-store-"))
     cases = (("profiles list (whole process)", cli_once, 0.5), ("load default profile store", store_once, 0.2),
              ("load store + 10,000 extra points", big_store_loader(tmp), 0.2),
+             ("estimator: 10-point curve, Llama-3.1-8B on 1 x H100, ShareGPT", estimator_curve, 2.0),
              ("make plan STACK=dev (whole process)", plan_once("dev"), 3.0),
              ("make plan STACK=prod (whole process)", plan_once("prod"), 3.0))
     for name, fn, target in cases:

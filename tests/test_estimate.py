@@ -1,0 +1,122 @@
+"""Estimator: physical sanity properties, the scheduler simulation, and the `estimate` CLI contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from profiles.catalog import default_catalog
+from profiles.estimate import Load, efficiency, estimate
+from profiles.estimate_model import step_model
+from profiles.estimate_sim import SimLimits, simulate
+from profiles.workload import SHAREGPT, fixed
+from tests.conftest import run_cli
+
+CATALOG = default_catalog()
+LLAMA_8B = CATALOG.models["meta-llama/Llama-3.1-8B-Instruct"]
+LLAMA_70B = CATALOG.models["meta-llama/Llama-3.1-70B-Instruct"]
+
+
+def _est(spec, acc, count, load, precision="bf16", lengths=(128, 128)):
+    return estimate(CATALOG, spec, CATALOG.shape(acc, count), precision, fixed(*lengths), load)
+
+
+@pytest.mark.parametrize(("spec", "acc", "count"), [(LLAMA_8B, "nvidia-l4", 1), (LLAMA_8B, "nvidia-h100-80gb", 1),
+                                                    (LLAMA_70B, "nvidia-h100-80gb", 4), (LLAMA_8B, "tpu-v6e-slice", 1),
+                                                    (LLAMA_70B, "tpu-v6e-slice", 8), (LLAMA_8B, "nvidia-a100-80gb", 2)])
+def test_batch_one_itl_is_above_the_weight_read_floor(spec, acc, count):
+    a = CATALOG.accelerators[acc]
+    floor_ms = spec.weight_bytes("bf16") / (count * a.hbm_bandwidth_gbps * 1e9) * 1000
+    itl = _est(spec, acc, count, Load("concurrency", 1)).itl_ms["p50"]
+    assert itl >= floor_ms, (itl, floor_ms)
+
+
+def test_more_chips_never_slow_single_stream_decode_beyond_the_all_reduce():
+    previous = None
+    for count in (2, 4, 8):
+        shape = CATALOG.shape("nvidia-h100-80gb", count)
+        model = step_model(LLAMA_70B, CATALOG.accelerators["nvidia-h100-80gb"], count, "bf16", efficiency("H100-80GB", "vllm"))
+        itl = estimate(CATALOG, LLAMA_70B, shape, "bf16", fixed(128, 128), Load("concurrency", 1)).itl_ms["p50"]
+        if previous is not None:
+            allreduce_ms = (model.comm_latency + model.comm_bytes_per_token / model.comm_rate) * 1000
+            assert itl <= previous + allreduce_ms, (count, itl, previous)
+        previous = itl
+
+
+def test_throughput_does_not_fall_with_rate_until_saturation():
+    points = [estimate(CATALOG, LLAMA_8B, CATALOG.shape("nvidia-h100-80gb", 1), "bf16", SHAREGPT, Load("request_rate", r))
+              for r in (0.5, 1, 2, 4, 8, 16, 32, 64)]
+    tps = [p.output_tps for p in points]
+    peak = tps.index(max(tps))
+    assert peak > 0
+    for a, b in zip(tps[: peak + 1], tps[1 : peak + 1], strict=False):
+        assert b >= 0.97 * a, tps
+    assert points[-1].ttft_ms["p50"] > points[0].ttft_ms["p50"]
+
+
+def test_fp8_halves_the_weight_read_floor():
+    acc = CATALOG.accelerators["nvidia-h100-80gb"]
+    eff = efficiency(acc.family, "vllm")
+    bf16, fp8 = (step_model(LLAMA_70B, acc, 2, p, eff) for p in ("bf16", "fp8"))
+    assert fp8.weight_bytes == pytest.approx(bf16.weight_bytes / 2)
+    itl_bf16, itl_fp8 = (_est(LLAMA_70B, "nvidia-h100-80gb", 2, Load("concurrency", 1), p).itl_ms["p50"] for p in ("bf16", "fp8"))
+    assert itl_fp8 < itl_bf16
+
+
+def test_preemption_when_the_kv_cache_is_short():
+    acc = CATALOG.accelerators["nvidia-l4"]
+    model = step_model(LLAMA_8B, acc, 1, "bf16", efficiency(acc.family, "vllm"))
+    lengths = [(100, 200)] * 20
+    roomy = simulate(model, SimLimits(16, 2048, 100_000), lengths, [0.0] * 20)
+    tight = simulate(model, SimLimits(16, 2048, 1200), lengths, [0.0] * 20)  # < 16 x 300 tokens
+    assert len(tight.requests) == 20 and all(o == 200 for *_, o in tight.requests)
+    assert tight.makespan > roomy.makespan and tight.mean_kv_usage > roomy.mean_kv_usage
+
+
+def test_queue_forms_past_max_num_seqs():
+    acc = CATALOG.accelerators["nvidia-l4"]
+    model = step_model(LLAMA_8B, acc, 1, "bf16", efficiency(acc.family, "vllm"))
+    result = simulate(model, SimLimits(4, 2048, 100_000), [(100, 50)] * 40, [0.0] * 40)
+    assert result.mean_waiting > 5 and result.mean_running == pytest.approx(4, rel=0.1)
+
+
+def test_estimates_are_deterministic():
+    a = _est(LLAMA_8B, "nvidia-l4", 1, Load("request_rate", 0.5))
+    b = _est(LLAMA_8B, "nvidia-l4", 1, Load("request_rate", 0.5))
+    assert a == b
+
+
+def test_cli_json_contract(tmp_path):
+    proc = run_cli("estimate", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--accelerator-type", "nvidia-h100-80gb",
+                   "--accelerator-count", "1", "--input-length", "512", "--output-length", "128", "--request-rate", "2",
+                   "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert list(data) == ["output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms"]
+    assert all(isinstance(v, float) and v > 0 for v in data.values())
+    assert data["input_tokens_per_second"] == pytest.approx(4 * data["output_tokens_per_second"], rel=0.01)
+    assert "estimated by estimator-v1" in proc.stderr
+
+
+def test_cli_accepts_a_config_json(tmp_path):
+    config = {"architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+              "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 128256, "max_position_embeddings": 8192,
+              "torch_dtype": "bfloat16"}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    proc = run_cli("estimate", "--model", str(path), "--accelerator-type", "nvidia-l4", "--accelerator-count", "1",
+                   "--input-length", "256", "--output-length", "64", "--offline", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["output_tokens_per_second"] > 0
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--model", "meta-llama/Llama-3.1-70B", "--accelerator-type", "nvidia-l4", "--accelerator-count", "1"], "does not fit"),
+    (["--model", "nope/model", "--accelerator-type", "nvidia-l4", "--accelerator-count", "1"], "--model: unknown value 'nope/model'"),
+    (["--model", "meta-llama/Llama-3.1-8B", "--accelerator-type", "nvidia-l5", "--accelerator-count", "1"], "--accelerator-type: unknown"),
+    (["--model", "meta-llama/Llama-3.1-8B", "--accelerator-type", "nvidia-l4", "--accelerator-count", "3"], "allowed: 1, 2, 4, 8"),
+])
+def test_cli_bad_input_exits_2(flags, message):
+    proc = run_cli("estimate", *flags, "--input-length", "128", "--output-length", "128", "--offline")
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
