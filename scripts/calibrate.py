@@ -180,7 +180,9 @@ def residuals(rows: list[Row]) -> list[dict[str, str]]:
                         "statistic": row.stat.get(metric, "p50") if metric != "output_tok_s" else "",
                         "measured": f"{value:.6g}", "estimated": "" if est is None else f"{est:.6g}",
                         "abs_pct_error": "" if est is None else f"{abs(est - value) / value:.4f}",
-                        "coefficients": f"{eff.family}/{eff.engine}", "note": pred if isinstance(pred, str) else ""})
+                        "coefficients": f"{eff.family}/{eff.engine}", "note": pred if isinstance(pred, str) else "",
+                        "source": f"measured: published row {row.row_id} of shared/data/published_measurements_normalized.csv; "
+                                  f"estimated: {MODEL_VERSION} with the {eff.family}/{eff.engine} coefficients"})
     return out
 
 

@@ -132,6 +132,10 @@ def test_load_generator_counts_failures_and_timeouts():
                 return await run_stage(http, endpoint, stage, [(7, 3)], ["ok", "FAIL", "HANG"], Clock(), random.Random(0))
         finally:
             server.close()
+            handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in handlers:  # the HANG handlers still sleep: end them inside the loop
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             await server.wait_closed()
 
     loop = asyncio.new_event_loop()  # not asyncio.run: it unsets the main thread's loop the Pulumi mock tests use

@@ -120,3 +120,20 @@ def test_cli_accepts_a_config_json(tmp_path):
 def test_cli_bad_input_exits_2(flags, message):
     proc = run_cli("estimate", *flags, "--input-length", "128", "--output-length", "128", "--offline")
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_checked_in_residuals_match_the_estimator(shared_dir):
+    """estimator_residuals.csv (behind the README's accuracy table) is what the current code and coefficients give."""
+    if shared_dir is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    import csv
+
+    from scripts import calibrate
+
+    rows, _ = calibrate.load_rows()
+    fresh = {(r["row_id"], r["metric"]): r["abs_pct_error"] for r in calibrate.residuals(rows)}
+    with calibrate.RESIDUALS.open(newline="", encoding="utf-8") as handle:
+        stored = {(r["row_id"], r["metric"]): r["abs_pct_error"] for r in csv.DictReader(handle)}
+    assert fresh.keys() == stored.keys() and len(fresh) >= 40
+    for key, value in stored.items():
+        assert float(fresh[key]) == pytest.approx(float(value), abs=2e-3), key
