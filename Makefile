@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
-.PHONY: plan test lint bench snapshots import check-import demo-benchmark calibrate accuracy clean
+.PHONY: plan test lint bench snapshots import check-import demo-benchmark calibrate accuracy profiles clean
 
 $(VENV)/.runtime: requirements.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ calibrate: $(VENV)/.runtime  ## fit estimator efficiencies on ../shared/data -> 
 
 accuracy: $(VENV)/.runtime  ## estimator error on the calibration rows (recomputed with the checked-in coefficients)
 	$(PY) scripts/calibrate.py --report
+
+profiles: $(VENV)/.runtime  ## regenerate profiles/data/profiles/estimated.csv (every catalog model x fitting configuration)
+	$(PY) scripts/generate_estimated.py
 
 import: $(VENV)/.runtime  ## rebuild profiles/data/profiles/published.csv from ../shared/data
 	$(PY) scripts/import_published.py

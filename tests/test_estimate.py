@@ -137,3 +137,34 @@ def test_checked_in_residuals_match_the_estimator(shared_dir):
     assert fresh.keys() == stored.keys() and len(fresh) >= 40
     for key, value in stored.items():
         assert float(fresh[key]) == pytest.approx(float(value), abs=2e-3), key
+
+
+def test_shipped_estimated_profiles_are_fresh():
+    """estimated.csv matches its inputs' fingerprint, and a sample of curves regenerates byte-identically."""
+    from collections import defaultdict
+
+    from profiles.estimate_profiles import configurations, curve
+    from profiles.store import load_file, point_to_row
+    from scripts.generate_estimated import FINGERPRINT, OUTPUT, fingerprint
+
+    assert FINGERPRINT.read_text().split()[0] == fingerprint(), "estimated.csv is stale: run `make profiles`"
+    stored = defaultdict(list)
+    for p in load_file(OUTPUT):
+        stored[(p.model, p.accelerator_type, p.accelerator_count)].append(point_to_row(p))
+    sample = list(configurations(CATALOG))[::97]
+    assert len(sample) >= 8
+    for spec, shape, precision in sample:
+        fresh = [point_to_row(p) for p in curve(CATALOG, spec, shape, precision)]
+        assert fresh == stored.get((spec.model, shape.accelerator_type, shape.accelerator_count), []), (spec.model, shape)
+
+
+def test_every_catalog_model_has_estimated_curves():
+    from profiles.store import ProfileStore
+
+    store = ProfileStore.load()
+    estimated = {(p.model, p.accelerator_type) for p in store.points if p.provenance == "estimated"}
+    shaped = {m for m, s in CATALOG.models.items() if s.layers and s.hidden_size and s.kv_bytes_per_token}
+    assert shaped <= {m for m, _ in estimated} | {p.model for p in store.points}
+    accelerators = {a for m, a in estimated if m == "meta-llama/Llama-3.1-8B-Instruct"}
+    assert {"nvidia-l4", "nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb", "nvidia-h200-141gb",
+            "tpu-v5-lite-podslice", "tpu-v6e-slice"} <= accelerators

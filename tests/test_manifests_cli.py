@@ -35,10 +35,15 @@ def test_comments_only():
     assert run.returncode == 0 and all(line.startswith("# ") for line in run.stdout.splitlines())
 
 
-def test_target_without_profile_states_why_there_is_no_hpa():
+def test_hpa_follows_the_estimated_profile_and_says_why_not():
+    """70B on v6e now has an estimated curve: its queue never forms (max-num-seqs admits everything), so the
+    queue metric is refused with the reason, and the KV-cache metric yields an HPA."""
     run = run_cli(*SEED, "--target-ntpot-milliseconds", "100", env=EPOCH)
     assert run.returncode == 0
-    assert "# no HPA: without a profile" in run.stdout and "HorizontalPodAutoscaler" not in run.stdout
+    assert "# no HPA: not recommended on vllm:num_requests_waiting" in run.stdout and "HorizontalPodAutoscaler" not in run.stdout
+    kv = run_cli(*SEED, "--target-ntpot-milliseconds", "100", "--hpa-metric", "vllm:kv_cache_usage_perc", env=EPOCH)
+    assert kv.returncode == 0 and "kind: HorizontalPodAutoscaler" in kv.stdout
+    assert "prometheus.googleapis.com|vllm:kv_cache_usage_perc|gauge" in kv.stdout
 
 
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):

@@ -61,7 +61,8 @@ def test_standard_tpu_pool_matches_the_deployment():
     assert spec["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "2x4"
     assert "placementPolicy" not in tpu, "single-host pools get no placement policy"
     assert tpu["nodeLocations"] == ["us-central1-b"]
-    assert (tpu["autoscaling"]["totalMinNodeCount"], tpu["autoscaling"]["totalMaxNodeCount"]) == (1, 1)
+    bounds = (run.outputs["hpa"]["minReplicas"], run.outputs["hpa"]["maxReplicas"])  # the plan's replica bounds
+    assert (tpu["autoscaling"]["totalMinNodeCount"], tpu["autoscaling"]["totalMaxNodeCount"]) == bounds  # one node per replica
     assert tpu["nodeConfig"]["shieldedInstanceConfig"]["enableSecureBoot"] is True
     assert tpu["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
     reader = inputs(run, BUCKET_IAM)

@@ -27,11 +27,13 @@ def test_store_header_starts_with_gclouds_benchmarks_header():
     assert first_line == ",".join(STORE_HEADER)
 
 
-def test_shipped_points_are_published_with_sources():
+def test_shipped_points_are_published_or_estimated_with_sources():
     store = ProfileStore.load()
     assert len(store.points) >= 25
     for p in store.points:
-        assert p.provenance == "published" and p.source and p.source_id
+        expected = "estimated" if p.source_id.startswith("estimator-") else "published"
+        assert p.provenance == expected and p.source and p.source_id
+        assert expected == "published" or p.source.startswith("estimated by estimator-v1")
         assert p.output_tps and p.output_tps > 0
         assert p.instance_type and p.accelerator_count >= 1
 

@@ -1,0 +1,67 @@
+"""Estimated profiles: every catalog model x accelerator configuration that fits, as store points.
+
+Configurations: GPU counts 1/2/4/8 on their GKE machine types, TPU single-host slices 1x1/2x2/2x4 on v5e and
+v6e. Each curve is a request-rate sweep on the ShareGPT length distribution: the saturation rate is the QPS
+with `max-num-seqs` requests kept in flight, and ten Poisson rates span 10-125 % of it. Rows carry `provenance=estimated` and the
+estimator version with the coefficients they used; measured and published rows of the same configuration win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from profiles.catalog import Catalog, Shape
+from profiles.errors import UsageError
+from profiles.estimate import VLLM_VERSION, Estimate, Load, estimate, provenance
+from profiles.estimate_model import MODEL_VERSION
+from profiles.modelspec import ModelSpec
+from profiles.store import ProfilePoint
+from profiles.workload import SHAREGPT
+
+GPUS = ("nvidia-l4", "nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb", "nvidia-h200-141gb")
+TPUS = ("tpu-v5-lite-podslice", "tpu-v6e-slice")
+FRACTIONS = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0, 1.1, 1.25)
+CURVE_REQUESTS = 300  # simulated requests per point of a shipped curve
+DATE = "2026-11-27"  # the estimator version's date, not the run's: regenerating gives identical files
+
+
+def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
+    for spec in sorted(catalog.models.values(), key=lambda s: s.model):
+        if not (spec.layers and spec.hidden_size and spec.kv_bytes_per_token):
+            continue
+        precision = spec.default_dtype if spec.default_dtype in ("bf16", "fp8", "mxfp4") else "bf16"
+        for acc, counts in [(a, (1, 2, 4, 8)) for a in GPUS] + [(t, (1, 4, 8)) for t in TPUS]:
+            for count in counts:
+                shape = catalog.shape(acc, count)
+                if shape is not None and shape.vms == 1:
+                    yield spec, shape, precision
+
+
+def _point(spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estimate, index: int) -> ProfilePoint:
+    return ProfilePoint(
+        model=spec.model, model_server="vllm", model_server_version=VLLM_VERSION, instance_type=shape.machine_type,
+        accelerator_type=shape.accelerator_type, accelerator_count=shape.accelerator_count, tpu_topology=shape.tpu_topology,
+        precision=precision, use_case=SHAREGPT.use_case, input_length=round(e.input_tps / e.qps, 1),
+        output_length=round(e.output_tps / e.qps, 1), load_type="request_rate", load_value=rate,
+        output_tps=e.output_tps, input_tps=e.input_tps, qps=e.qps, ntpot_ms=e.ntpot_ms["p50"], ttft_ms=e.ttft_ms["p50"],
+        itl_ms=e.itl_ms["p50"], ntpot_p90_ms=e.ntpot_ms["p90"], ttft_p90_ms=e.ttft_ms["p90"], itl_p90_ms=e.itl_ms["p90"],
+        num_requests_waiting=e.num_requests_waiting, kv_cache_usage_perc=e.kv_cache_usage_perc,
+        num_requests_running=e.num_requests_running, provenance="estimated", source_id=f"{MODEL_VERSION}-r{index}",
+        source=f"{provenance(e.efficiency)}; ShareGPT lengths, {e.requests} simulated requests, seed 0",
+        derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE)
+
+
+def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> list[ProfilePoint]:
+    """One configuration's sweep; [] when the model does not fit the shape."""
+    seqs = catalog.scheduler_defaults(VLLM_VERSION, shape.accelerator_type).max_num_seqs
+    try:  # saturation: the batch kept full (max-num-seqs in flight) long enough to reach steady state
+        saturation = estimate(catalog, spec, shape, precision, SHAREGPT, Load("concurrency", seqs),
+                              requests=min(3 * seqs, 2000)).qps
+    except UsageError:
+        return []
+    points = []
+    for i, fraction in enumerate(FRACTIONS, 1):
+        rate = float(f"{saturation * fraction:.3g}")
+        e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate), requests=CURVE_REQUESTS)
+        points.append(_point(spec, shape, precision, rate, e, i))
+    return points
