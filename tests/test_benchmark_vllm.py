@@ -66,8 +66,11 @@ def test_sweep_rises_then_plateaus_with_a_queue(sweep):
     assert tps[-1] <= 1.3 * max(tps[:-1]), "throughput kept growing at the top rate: no plateau"
     for metric in ("ttft", "ntpot"):
         assert top["latency_ms"][metric]["p50"] >= 3 * stages[0]["latency_ms"][metric]["p50"], f"{metric} did not climb"
+    # The engine's queue is > 0 at the top rates. On this 2-core box much of the queue can sit in vLLM's API-server
+    # process instead (it shares a core with the client), which the engine's gauge does not count: TTFT then climbs
+    # to seconds while num_requests_waiting stays near 1, so only "> 0" is asserted, as the issue states it.
     waiting = [s["server"]["vllm:num_requests_waiting"] for s in stages[-2:]]
-    assert min(waiting) > 0 and max(waiting) > 1, f"no queue at the top rates: {waiting}"
+    assert min(waiting) > 0, f"no queue at the top rates: {waiting}"
     records = [json.loads(line) for line in (out / "requests.jsonl").read_text().splitlines()]
     failed = [r for r in records if r["status"] != "ok"]
     assert len(failed) <= 0.01 * len(records), [r["error"] for r in failed][:3]  # a 2-core box hiccups, rarely
