@@ -55,16 +55,7 @@ profiles: $(VENV)/.runtime  ## regenerate profiles/data/profiles/estimated.csv (
 import: $(VENV)/.runtime  ## rebuild profiles/data/profiles/published.csv from ../shared/data
 	$(PY) scripts/import_published.py
 
-check-demo-benchmark: $(VENV)/.test  ## real vLLM (CPU) + tiny model: sweep -> docs/benchmark-sample/ (README's plot)
-	$(PY) scripts/demo_benchmark.py
-
-calibrate: $(VENV)/.runtime  ## fit estimator efficiencies on ../shared/data -> profiles/data/estimator_{coefficients,residuals}.csv
-	$(PY) scripts/calibrate.py
-
-accuracy: $(VENV)/.runtime  ## estimator error on the calibration rows (recomputed with the checked-in coefficients)
-	$(PY) scripts/calibrate.py --report
-
-import: $(VENV)/.runtime
+check-import: $(VENV)/.runtime
 	$(PY) scripts/import_published.py --check
 
 clean:
