@@ -214,3 +214,30 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, flags, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_concurrency_mode_keeps_that_many_in_flight():
+    async def go():
+        server, url = await fake_sse_server.start()
+        try:
+            stage = Stage(1, "concurrency", 3, duration_s=0.5)
+            async with client() as http:
+                return await run_stage(http, Endpoint(url, "m"), stage, [(7, 3)], ["ok"], Clock(), random.Random(0))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    loop = asyncio.new_event_loop()
+    try:
+        result = loop.run_until_complete(go())
+    finally:
+        loop.close()
+    records = result.records
+    assert len(records) >= 9 and all(r.ok for r in records)
+    events = sorted([(r.send, 1) for r in records] + [(r.end, -1) for r in records])
+    in_flight, peak = 0, 0
+    for _, delta in events:
+        in_flight += delta
+        peak = max(peak, in_flight)
+    assert peak == 3
+    assert max(r.send for r in records) < 0.5 + 0.1  # no new request after the stage's time is up
