@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from profiles.catalog import Shape, default_catalog  # noqa: E402
 from profiles.errors import UsageError  # noqa: E402
-from profiles.estimate import COEFFICIENTS, Load, efficiency, estimate  # noqa: E402
+from profiles.estimate import COEFFICIENTS, Load, coefficients, efficiency, estimate  # noqa: E402
 from profiles.estimate_model import MODEL_VERSION, Efficiency  # noqa: E402
 from profiles.workload import SHAREGPT, fixed  # noqa: E402
 
@@ -165,7 +165,7 @@ def calibrate() -> None:
         w.writerow(["family", "engine", "mfu", "mbu", "overhead_ms", "rows", "source"])
         for e in fitted:
             w.writerow([e.family, e.engine, e.mfu, e.mbu, e.overhead_ms, e.rows, e.source])
-    efficiency.__globals__["coefficients"].cache_clear()
+    coefficients.cache_clear()  # residuals below must use the file just written
     write_residuals(rows, skipped)
 
 
