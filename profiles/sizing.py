@@ -57,14 +57,20 @@ def tensor_parallel_size(acc: Accelerator, count: int) -> int:
     return count * acc.chips_per_device
 
 
-def _kv_bytes(spec: ModelSpec) -> int:
+KV_CACHE_DTYPES = ("auto", "bf16", "fp16", "fp8")  # vLLM --kv-cache-dtype; auto = the model's dtype (bf16 here)
+
+
+def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto") -> int:
+    """KV bytes per token: models.csv holds the bf16 figure; an fp8 cache (--kv-cache-dtype fp8) halves it."""
     if not spec.kv_bytes_per_token:
         raise UsageError(f"model: '{spec.model}' has no KV-cache size in models.csv; cannot size it")
-    return spec.kv_bytes_per_token
+    if kv_cache_dtype not in KV_CACHE_DTYPES:
+        raise UsageError(f"kv-cache-dtype: unknown value '{kv_cache_dtype}'; allowed: {', '.join(KV_CACHE_DTYPES)}")
+    return spec.kv_bytes_per_token // 2 if kv_cache_dtype == "fp8" else spec.kv_bytes_per_token
 
 
 def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, precision: str = "",
-        max_model_len: int | None = None, gpu_memory_utilization: float | None = None) -> Fit:
+        max_model_len: int | None = None, gpu_memory_utilization: float | None = None, kv_cache_dtype: str = "auto") -> Fit:
     """The memory budget of `spec` on `shape`; UsageError naming the numbers when it does not fit."""
     acc = catalog.accelerator(shape.accelerator_type)
     precision = precision or spec.default_dtype
@@ -73,7 +79,7 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
     utils = [gpu_memory_utilization] if gpu_memory_utilization else [DEFAULT_GPU_MEMORY_UTILIZATION, FALLBACK_GPU_MEMORY_UTILIZATION]
     tp = tensor_parallel_size(acc, shape.accelerator_count)
     weights = spec.weight_bytes(precision) / GB
-    kv_tok = _kv_bytes(spec)
+    kv_tok = _kv_bytes(spec, kv_cache_dtype)
     wanted = min(max_model_len or DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     if max_model_len and spec.max_context and max_model_len > spec.max_context:
         raise UsageError(f"--max-model-len: {max_model_len} exceeds {spec.model}'s context {spec.max_context}")

@@ -1,10 +1,13 @@
 """`make calibrate` / `make accuracy`: fit the estimator's efficiencies on the published rows, report its error.
 
 Rows: ../shared/data/published_measurements_normalized.csv. A row is used when the catalog knows its model's
-shape and accelerator and it states its input length; rows with speculative decoding are left out (not
-modelled). Per accelerator family x engine, MFU, MBU and the per-step overhead are fitted by coordinate
-descent on a grid, minimising the median absolute percentage error over every published metric of the
-group's rows (output tok/s, TTFT, ITL/TPOT, NTPOT); pooled fits per engine and overall are the fallbacks.
+shape and accelerator and it states its input length; rows with speculative decoding or with prefix caching
+over multi-turn conversations are left out (neither is modelled: both cut the work a TTFT or ITL measures).
+Per accelerator family x engine, MFU, MBU and the per-step overhead are fitted by coordinate descent on a
+grid, minimising the median absolute percentage error over every published metric of the group's rows
+(output tok/s, TTFT, ITL/TPOT, NTPOT); pooled fits per engine and overall are the fallbacks.
+Server flags a row's benchmark set (an fp8 KV cache, a larger token budget, ...) come from
+profiles/data/calibration_server_args.csv, each with its source; every other flag is vLLM's default.
 Writes profiles/data/estimator_coefficients.csv and estimator_residuals.csv (one line per row x metric).
 """
 
@@ -22,13 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from profiles.catalog import Shape, default_catalog  # noqa: E402
+from profiles.csvdata import DATA_DIR  # noqa: E402
 from profiles.errors import UsageError  # noqa: E402
-from profiles.estimate import COEFFICIENTS, Load, coefficients, efficiency, estimate  # noqa: E402
+from profiles.estimate import COEFFICIENTS, Load, ServerArgs, coefficients, efficiency, estimate  # noqa: E402
 from profiles.estimate_model import MODEL_VERSION, Efficiency  # noqa: E402
 from profiles.workload import SHAREGPT, fixed  # noqa: E402
 
 ROWS = ROOT.parent / "shared" / "data" / "published_measurements_normalized.csv"
 RESIDUALS = ROOT / "profiles" / "data" / "estimator_residuals.csv"
+SERVER_ARGS = DATA_DIR / "calibration_server_args.csv"
 # Bounded to physically plausible values (reference performance-modeling.md §5: MBU 0.33-0.67 measured, MFU
 # 0.25-0.46 offline): with 1-3 rows a group could otherwise "fit" a 0.2 MBU that makes batch-1 decode 3x too slow.
 GRID = {"mbu": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "mfu": [0.25, 0.35, 0.45, 0.55, 0.65, 0.75],
@@ -46,6 +51,7 @@ class Row:
     measured: dict[str, float]
     stat: dict[str, str]  # metric -> p50 | mean
     scale: float  # per-replica share of the published throughput
+    server: ServerArgs = ServerArgs()
 
 
 def _engine(source: str) -> str:
@@ -56,9 +62,30 @@ def _engine(source: str) -> str:
     return "vllm"
 
 
+def load_server_args(known: set[str]) -> dict[str, ServerArgs]:
+    """Per-row server flags; a row id the published file lacks or a bad number is a data error (exit 2)."""
+    out = {}
+    with SERVER_ARGS.open(newline="", encoding="utf-8") as handle:
+        for line, r in enumerate(csv.DictReader(handle), start=2):
+            where = f"{SERVER_ARGS.name} line {line}"
+            if r["row_id"] not in known:
+                raise UsageError(f"{where}: row_id '{r['row_id']}' is not in {ROWS.name}")
+            if not r["source"] or r["confidence"] not in ("V", "U"):
+                raise UsageError(f"{where}: every row needs a source and confidence V or U (got '{r['confidence']}')")
+            try:
+                num = {k: (float(r[k]) if k == "gpu_memory_utilization" else int(r[k])) if r[k] else None
+                       for k in ("gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs", "max_model_len")}
+            except ValueError as exc:
+                raise UsageError(f"{where}: {exc}") from None
+            out[r["row_id"]] = ServerArgs(r["kv_cache_dtype"] or "auto", **num)
+    return out
+
+
 def load_rows() -> tuple[list[Row], list[str]]:
     catalog = default_catalog()
     used, skipped = [], []
+    with ROWS.open(newline="", encoding="utf-8") as handle:
+        server_args = load_server_args({r["row_id"] for r in csv.DictReader(handle)})
     with ROWS.open(newline="", encoding="utf-8") as handle:
         for r in csv.DictReader(handle):
             rid, src = r["row_id"], r["source"]
@@ -72,6 +99,8 @@ def load_rows() -> tuple[list[Row], list[str]]:
                 why = "input length not published"
             elif "speculative" in src.lower():
                 why = "speculative decoding is not modelled"
+            elif "prefix caching on" in src.lower() and "multi-turn" in src.lower():
+                why = "prefix-cache hits across multi-turn conversations are not modelled"
             elif not any(r[k] for k in METRICS):
                 why = "no numbers"
             if why:
@@ -96,14 +125,16 @@ def load_rows() -> tuple[list[Row], list[str]]:
                     "itl_ms": "mean" if re.search(r"ttft and itl are means|itl_ms = loadgen tpot mean", low) else "p50",
                     "ntpot_ms": "mean"}
             used.append(Row(rid, catalog.accelerators[r["accelerator_type"]].family, _engine(src),
-                            (spec, shape, r["precision"], workload, load, n), measured, stat, 1 / replicas))
+                            (spec, shape, r["precision"], workload, load, n), measured, stat, 1 / replicas,
+                            server_args.get(rid, ServerArgs())))
     return used, skipped
 
 
 def predict(row: Row, eff: Efficiency) -> dict[str, float] | str:
     spec, shape, precision, workload, load, n = row.args
     try:
-        e = estimate(default_catalog(), spec, shape, precision, workload, load, engine=row.engine, eff=eff, requests=n)
+        e = estimate(default_catalog(), spec, shape, precision, workload, load, engine=row.engine, eff=eff, requests=n,
+                     server=row.server)
     except (UsageError, ValueError) as exc:
         return str(exc)
     return {"output_tok_s": e.output_tps, "ttft_ms": e.ttft_ms[row.stat["ttft_ms"]],
@@ -224,11 +255,15 @@ def main() -> int:
     if not ROWS.exists():
         print(f"ERROR: {ROWS} not found (../shared beside the checkout)", file=sys.stderr)
         return 2
-    if args.report:
-        rows, skipped = load_rows()
-        write_residuals(rows, skipped)
-    else:
-        calibrate()
+    try:
+        if args.report:
+            rows, skipped = load_rows()
+            write_residuals(rows, skipped)
+        else:
+            calibrate()
+    except UsageError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
     with RESIDUALS.open(newline="", encoding="utf-8") as handle:
         print(accuracy_table(list(csv.DictReader(handle))))
     return 0

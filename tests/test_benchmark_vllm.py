@@ -127,7 +127,7 @@ def test_chat_api_and_failed_requests_are_counted(server, tmp_path):
 
 def _pair(server, tmp_path: Path, attempt: int) -> dict[str, tuple[float, float]]:
     """One concurrent run of vllm bench serve and ours; {metric: (ours, theirs)}."""
-    rate, prompts, in_len, out_len = "1.5", "36", "512", "32"
+    rate, prompts, in_len, out_len = "1.5", "48", "512", "32"
     out = tmp_path / f"attempt{attempt}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     peer = subprocess.Popen(
@@ -160,9 +160,9 @@ def test_agrees_with_vllm_bench_serve(server, tmp_path):
     request rate with the same lengths; their output tok/s and p50 TTFT agree within 10 %. A second pair
     runs only if the first disagrees (other load on a shared 2-core machine starves one client); every
     attempt is printed, and the last one must agree."""
-    # Throughput must agree within the issue's 10 %. p50 TTFT gets 15 %: our httpx client measures 2-5 ms more than
-    # vLLM's aiohttp client on this 2-core box (one fresh-clone run: 55.4 vs 50.4 ms, 10.1 %); issue #6 stays open for it.
-    tolerance = {"output tok/s": 0.10, "p50 TTFT ms": 0.15}
+    # Both within the issue's 10 %. Our client adds ~0.6 ms to a TTFT against vLLM's aiohttp client (measured on
+    # a uvicorn SSE server, `make bench-client`); what remains is sampling noise of 48 requests on 2 shared cores.
+    tolerance = {"output tok/s": 0.10, "p50 TTFT ms": 0.10}
     for attempt in (1, 2):
         pairs = _pair(server, tmp_path, attempt)
         for name, (a, b) in pairs.items():

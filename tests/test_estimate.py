@@ -7,9 +7,10 @@ import json
 import pytest
 
 from profiles.catalog import default_catalog
-from profiles.estimate import Load, efficiency, estimate
+from profiles.estimate import Load, ServerArgs, efficiency, estimate
 from profiles.estimate_model import step_model
 from profiles.estimate_sim import SimLimits, simulate
+from profiles.sizing import fit
 from profiles.workload import SHAREGPT, fixed
 from tests.conftest import run_cli
 
@@ -62,6 +63,43 @@ def test_fp8_halves_the_weight_read_floor():
     assert fp8.weight_bytes == pytest.approx(bf16.weight_bytes / 2)
     itl_bf16, itl_fp8 = (_est(LLAMA_70B, "nvidia-h100-80gb", 2, Load("concurrency", 1), p).itl_ms["p50"] for p in ("bf16", "fp8"))
     assert itl_fp8 < itl_bf16
+
+
+def test_fp8_kv_cache_doubles_the_token_capacity_and_halves_kv_reads():
+    shape = CATALOG.shape("nvidia-h100-80gb", 2)
+    auto, fp8 = (fit(CATALOG, LLAMA_70B, shape, "0.32.0", "fp8", kv_cache_dtype=k) for k in ("auto", "fp8"))
+    assert fp8.kv_bytes_per_token * 2 == auto.kv_bytes_per_token
+    assert abs(fp8.kv_capacity_tokens - 2 * auto.kv_capacity_tokens) <= 1  # integer floor
+    # long contexts at batch: the decode step reads the KV cache, so an fp8 cache shortens ITL
+    lengths, load = fixed(4000, 200), Load("concurrency", 32)
+    itl = [estimate(CATALOG, LLAMA_70B, shape, "fp8", lengths, load, server=ServerArgs(kv_cache_dtype=k)).itl_ms["p50"]
+           for k in ("auto", "fp8")]
+    assert itl[1] < 0.95 * itl[0], itl
+
+
+def test_server_args_override_the_scheduler_defaults():
+    shape = CATALOG.shape("nvidia-l4", 1)
+    default = _est(LLAMA_8B, "nvidia-l4", 1, Load("concurrency", 64))
+    capped = estimate(CATALOG, LLAMA_8B, shape, "bf16", fixed(128, 128), Load("concurrency", 64), server=ServerArgs(max_num_seqs=8))
+    assert capped.num_requests_running <= 8.01 < default.num_requests_running
+    assert capped.num_requests_waiting > 40 and capped.output_tps < default.output_tps
+
+
+def test_closed_loop_latencies_leave_out_the_start_up_wave():
+    """At concurrency C the first C requests start together and queue behind each other's prefills; the
+    estimate describes the steady state after them (as an operating point should)."""
+    shape, lengths = CATALOG.shape("nvidia-h100-80gb", 2), fixed(5000, 500)
+    acc = CATALOG.accelerators["nvidia-h100-80gb"]
+    e = estimate(CATALOG, LLAMA_70B, shape, "fp8", lengths, Load("concurrency", 25))
+    memory = fit(CATALOG, LLAMA_70B, shape, "0.32.0", "fp8", max_model_len=5500)
+    model = step_model(LLAMA_70B, acc, 2, "fp8", efficiency(acc.family, "vllm"), memory.kv_bytes_per_token)
+    raw = simulate(model, SimLimits(memory.max_num_seqs, memory.max_num_batched_tokens, memory.kv_capacity_tokens),
+                   lengths.lengths(e.requests, 0), None, concurrency=25)
+    everyone = sum(f - a for a, f, *_ in raw.requests) / len(raw.requests) * 1000
+    start_wave = sorted(f - a for a, f, *_ in sorted(raw.requests)[:25])
+    assert e.requests == len(raw.requests)
+    assert start_wave[-1] * 1000 > 5 * e.ttft_ms["mean"]  # the 25th of the wave waited for 24 prefills
+    assert e.ttft_ms["mean"] < 0.8 * everyone
 
 
 def test_preemption_when_the_kv_cache_is_short():
@@ -168,3 +206,25 @@ def test_every_catalog_model_has_estimated_curves():
     accelerators = {a for m, a in estimated if m == "meta-llama/Llama-3.1-8B-Instruct"}
     assert {"nvidia-l4", "nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb", "nvidia-h200-141gb",
             "tpu-v5-lite-podslice", "tpu-v6e-slice"} <= accelerators
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("Z99,fp8,,,,,somewhere,V", "row_id 'Z99' is not in"),
+    ("K01,fp8,lots,,,,somewhere,V", "could not convert"),
+    ("K01,fp8,,,,,,V", "needs a source"),
+])
+def test_calibration_server_args_are_checked(shared_dir, tmp_path, monkeypatch, capsys, line, message):
+    if shared_dir is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    from scripts import calibrate
+
+    bad = tmp_path / "calibration_server_args.csv"
+    header = calibrate.SERVER_ARGS.read_text(encoding="utf-8").splitlines()[0]
+    bad.write_text(f"{header}\n{line}\n", encoding="utf-8")
+    monkeypatch.setattr(calibrate, "SERVER_ARGS", bad)
+    monkeypatch.setattr("sys.argv", ["calibrate.py", "--report"])
+    before = calibrate.RESIDUALS.read_bytes()
+    assert calibrate.main() == 2
+    err = capsys.readouterr().err
+    assert message in err and "line 2" in err and "Traceback" not in err
+    assert calibrate.RESIDUALS.read_bytes() == before  # nothing half-written
