@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from profiles.files import atomic_path
 from profiles.selection import Targets
 
 IDEAL_FRACTION = 0.8
@@ -61,7 +62,8 @@ def plot_curve(analysis, targets: Targets, path: Path, title: str) -> None:
     axes[1].set_xlabel("output tokens/s (labels: offered request rate, req/s)")
     axes[0].set_title(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)

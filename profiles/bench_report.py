@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from profiles.bench_run import RunConfig, RunResult
 from profiles.bench_stats import StageSummary
+from profiles.files import write_atomically
 from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
 from profiles.hpa import recommend as recommend_hpa
 from profiles.selection import Curve, Pricing, Targets, inflection, operating_point
@@ -113,12 +113,6 @@ def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets:
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets,
                   profiles_dir: Path | None, plot: bool = True) -> dict[str, str]:
     """profile.csv, requests.jsonl, summary.json (+ plot.png) in out_dir; the CSV also into profiles_dir."""
@@ -126,8 +120,8 @@ def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: An
     files = {"csv": str(out_dir / "profile.csv"), "requests": str(out_dir / "requests.jsonl"),
              "summary": str(out_dir / "summary.json")}
     csv_text = render_csv(analysis.points)
-    _atomic_write(out_dir / "profile.csv", csv_text)
-    _atomic_write(out_dir / "requests.jsonl",
+    write_atomically(out_dir / "profile.csv", csv_text)
+    write_atomically(out_dir / "requests.jsonl",
                   "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in result.records))
     if plot and analysis.points:
         from profiles.bench_plot import plot_curve
@@ -137,8 +131,8 @@ def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: An
     if profiles_dir is not None:
         name = f"measured-{_slug(cfg.endpoint.model)}-{_slug(analysis.points[0].accelerator_type)}-{analysis.points[0].date}.csv"
         files["profile"] = str(profiles_dir / name)
-        _atomic_write(profiles_dir / name, csv_text)
-    _atomic_write(out_dir / "summary.json", json.dumps(summary_json(result, cfg, analysis, targets, files), indent=2) + "\n")
+        write_atomically(profiles_dir / name, csv_text)
+    write_atomically(out_dir / "summary.json", json.dumps(summary_json(result, cfg, analysis, targets, files), indent=2) + "\n")
     return files
 
 

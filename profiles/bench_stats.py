@@ -77,7 +77,8 @@ class StageSummary:
         return asdict(self)
 
 
-def _distribution(values_s: list[float]) -> dict[str, float | None]:
+def distribution(values_s: list[float]) -> dict[str, float | None]:
+    """Seconds in, milliseconds out: mean and the PERCENTILES (None when there are no values)."""
     ms = [v * 1000 for v in values_s]
     out: dict[str, float | None] = {"mean": sum(ms) / len(ms) if ms else None}
     for q in PERCENTILES:
@@ -109,7 +110,7 @@ def summarize(stage: int, load_type: str, load_value: float, records: list[Reque
         qps=len(done) / duration,
         mean_input_tokens=in_tokens / len(done) if done else None,
         mean_output_tokens=out_tokens / len(done) if done else None,
-        latency_ms={"ttft": _distribution(ttft), "ntpot": _distribution(ntpot), "tpot": _distribution(tpot),
-                    "itl": _distribution(itl), "e2e": _distribution(e2e)},
+        latency_ms={"ttft": distribution(ttft), "ntpot": distribution(ntpot), "tpot": distribution(tpot),
+                    "itl": distribution(itl), "e2e": distribution(e2e)},
         server=server,
     )

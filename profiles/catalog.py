@@ -243,6 +243,12 @@ class Catalog:
                     and m.accelerator_count == count and (m.machine_type == machine_type if machine_type else m.default_for_count)]
         return Shape(machines[0].machine_type, accelerator_type, count, "", 1) if machines else None
 
+    def single_host_counts(self, accelerator_type: str) -> list[int]:
+        """Accelerator counts one node holds: single-host TPU topologies, default GPU machine types."""
+        return sorted({t.chips for t in self.topologies if t.accelerator_type == accelerator_type and not t.multi_host}
+                      | {m.accelerator_count for m in self.machine_types.values()
+                         if m.accelerator_type == accelerator_type and m.default_for_count})
+
     def default_region(self, machine_type: str) -> str:
         """GIQ's price region: us-east5, except A3 machines in us-central1; us-central1 where us-east5 lacks the type."""
         machine = self.machine_types[machine_type]

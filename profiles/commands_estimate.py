@@ -8,7 +8,7 @@ import json
 from profiles.catalog import default_catalog
 from profiles.commands import Output
 from profiles.errors import UsageError
-from profiles.estimate import Load, estimate, provenance
+from profiles.estimate import Load, default_precision, estimate, provenance
 from profiles.printers import table
 from profiles.workload import fixed
 
@@ -40,13 +40,12 @@ def estimate_command(args: argparse.Namespace) -> Output:
     catalog.accelerator(args.accelerator_type)
     shape = catalog.shape(args.accelerator_type, args.accelerator_count)
     if shape is None or shape.vms > 1:
-        counts = sorted({m.accelerator_count for m in catalog.machine_types.values() if m.accelerator_type == args.accelerator_type}
-                        | {t.chips for t in catalog.topologies if t.accelerator_type == args.accelerator_type and not t.multi_host})
+        counts = catalog.single_host_counts(args.accelerator_type)
         raise UsageError(f"--accelerator-count: value '{args.accelerator_count}' has no single-host GKE shape for "
                          f"{args.accelerator_type}; allowed: {', '.join(map(str, counts))}")
     if not spec.layers or not spec.kv_bytes_per_token:
         raise UsageError(f"--model: '{spec.model}' has no layer/KV shape in the catalog; pass its config.json")
-    precision = args.precision or (spec.default_dtype if spec.default_dtype in ("bf16", "fp8", "int8") else "bf16")
+    precision = args.precision or default_precision(spec)
     load = (Load("concurrency", args.concurrency) if args.concurrency else
             Load("request_rate", args.request_rate) if args.request_rate else Load("offline"))
     e = estimate(catalog, spec, shape, precision, fixed(args.input_length, args.output_length), load, seed=args.seed)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from profiles.commands import Output
 from profiles.errors import UsageError
+from profiles.files import write_atomically
 from profiles.manifests import ManifestOptions, build, parse_bucket_uri, resolve
 from profiles.manifests_pod import ModelSource, size_pod
 from profiles.manifests_render import comments, generated_on, generator, render
@@ -15,16 +15,14 @@ from profiles.selection import Pricing, Targets
 from profiles.serving import plan_serving
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write next to the target and rename: a failed run never leaves a half-written manifest."""
+def write_output_path(path: Path, text: str) -> None:
+    """--output-path, checked first, then written atomically: a failed run never leaves a half-written manifest."""
     path = path.expanduser()
     if path.is_dir():
         raise UsageError(f"--output-path: '{path}' is a directory; give a file name")
     if not path.parent.is_dir():
         raise UsageError(f"--output-path: directory '{path.parent}' does not exist")
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(text)
-    Path(tmp.name).replace(path)
+    write_atomically(path, text)
 
 
 def manifests_create(args: argparse.Namespace) -> Output:
@@ -41,6 +39,6 @@ def manifests_create(args: argparse.Namespace) -> Output:
     objects = build(plan, opts)
     text = render(objects, comments(plan, opts, size_pod(plan, source), date), args.output)
     if args.output_path:
-        write_atomically(Path(args.output_path), text)
+        write_output_path(Path(args.output_path), text)
         return Output("", f"Output saved to {args.output_path}")
     return Output(text)

@@ -12,7 +12,7 @@ import functools
 import random
 from dataclasses import dataclass
 
-from profiles.bench_stats import percentile
+from profiles.bench_stats import distribution
 from profiles.catalog import Catalog, Shape
 from profiles.csvdata import DATA_DIR
 from profiles.errors import UsageError
@@ -24,6 +24,7 @@ from profiles.workload import Workload, poisson_arrivals
 
 COEFFICIENTS = DATA_DIR / "estimator_coefficients.csv"
 VLLM_VERSION = "0.32.0"
+SERVED_PRECISIONS = ("bf16", "fp8", "int8", "mxfp4")
 MIN_REQUESTS, MAX_REQUESTS, SECONDS_OF_LOAD = 200, 1000, 120.0
 
 
@@ -82,8 +83,13 @@ def efficiency(family: str, engine: str, table: dict[tuple[str, str], Efficiency
 
 
 def _dist(values_s: list[float]) -> dict[str, float]:
-    ms = [v * 1000 for v in values_s]
-    return {"p50": percentile(ms, 50) or 0.0, "p90": percentile(ms, 90) or 0.0, "mean": sum(ms) / len(ms) if ms else 0.0}
+    """The harness's own statistics; 0.0 where there is nothing to measure (ITL of one-token outputs)."""
+    return {k: v or 0.0 for k, v in distribution(values_s).items()}
+
+
+def default_precision(spec: ModelSpec) -> str:
+    """The checkpoint's precision where vLLM serves it as stored; fp32 checkpoints are served in bf16 (dtype auto)."""
+    return spec.default_dtype if spec.default_dtype in SERVED_PRECISIONS else "bf16"
 
 
 def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, workload: Workload, load: Load,
@@ -91,8 +97,7 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
              server: ServerArgs = ServerArgs()) -> Estimate:
     """One load point; UsageError (with the numbers) when the model does not fit the shape."""
     acc = catalog.accelerator(shape.accelerator_type)
-    sample = workload.lengths(2000, seed)
-    longest = max(i + o for i, o in sample)
+    longest = workload.longest_request()
     memory = fit(catalog, spec, shape, VLLM_VERSION, precision,
                  max_model_len=server.max_model_len or min(longest, spec.max_context or longest),
                  gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype)

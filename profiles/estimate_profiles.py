@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from profiles.catalog import Catalog, Shape
 from profiles.errors import UsageError
-from profiles.estimate import VLLM_VERSION, Estimate, Load, estimate, provenance
+from profiles.estimate import VLLM_VERSION, Estimate, Load, default_precision, estimate, provenance
 from profiles.estimate_model import MODEL_VERSION
 from profiles.modelspec import ModelSpec
 from profiles.store import ProfilePoint
@@ -29,7 +29,7 @@ def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
     for spec in sorted(catalog.models.values(), key=lambda s: s.model):
         if not (spec.layers and spec.hidden_size and spec.kv_bytes_per_token):
             continue
-        precision = spec.default_dtype if spec.default_dtype in ("bf16", "fp8", "mxfp4") else "bf16"
+        precision = default_precision(spec)
         for acc, counts in [(a, (1, 2, 4, 8)) for a in GPUS] + [(t, (1, 4, 8)) for t in TPUS]:
             for count in counts:
                 shape = catalog.shape(acc, count)

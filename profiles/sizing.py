@@ -104,11 +104,8 @@ def smallest_fit(catalog: Catalog, spec: ModelSpec, accelerator_type: str, vllm_
                  max_model_len: int | None = None) -> Fit:
     """The fewest accelerators of a type, on one host, that hold the model with a usable KV cache."""
     catalog.accelerator(accelerator_type)
-    counts = sorted({t.chips for t in catalog.topologies if t.accelerator_type == accelerator_type and not t.multi_host}
-                    | {m.accelerator_count for m in catalog.machine_types.values()
-                       if m.accelerator_type == accelerator_type and m.default_for_count})
     reasons = []
-    for count in counts:
+    for count in catalog.single_host_counts(accelerator_type):
         shape = catalog.shape(accelerator_type, count)
         if shape is None or shape.vms > 1:
             continue

@@ -101,6 +101,15 @@ class Workload:
         assert self.input_length and self.output_length
         return [Sample(self.input_length, self.output_length)] * count
 
+    def longest_request(self) -> int:
+        """Prompt + output tokens of the longest request this workload can send (what max-model-len must hold)."""
+        if self.samples:
+            return max(s.input_length + s.output_length for s in self.samples)
+        if self.input_dist and self.output_dist:
+            return round(self.input_dist.knots[-1] + self.output_dist.knots[-1])
+        assert self.input_length and self.output_length
+        return self.input_length + self.output_length
+
     def lengths(self, count: int, seed: int) -> list[tuple[int, int]]:
         return [(s.input_length, s.output_length) for s in self.draw(count, seed)]
 

@@ -50,7 +50,6 @@ class Row:
     args: tuple  # estimate() arguments: spec, shape, precision, workload, load
     measured: dict[str, float]
     stat: dict[str, str]  # metric -> p50 | mean
-    scale: float  # per-replica share of the published throughput
     server: ServerArgs = ServerArgs()
 
 
@@ -85,48 +84,48 @@ def load_rows() -> tuple[list[Row], list[str]]:
     catalog = default_catalog()
     used, skipped = [], []
     with ROWS.open(newline="", encoding="utf-8") as handle:
-        server_args = load_server_args({r["row_id"] for r in csv.DictReader(handle)})
-    with ROWS.open(newline="", encoding="utf-8") as handle:
-        for r in csv.DictReader(handle):
-            rid, src = r["row_id"], r["source"]
-            why = None
-            spec = catalog.models.get(r["model"])
-            if spec is None or not spec.layers:
-                why = "model shape unknown"
-            elif r["accelerator_type"] not in catalog.accelerators:
-                why = "accelerator not in catalog"
-            elif not r["input_len"]:
-                why = "input length not published"
-            elif "speculative" in src.lower():
-                why = "speculative decoding is not modelled"
-            elif "prefix caching on" in src.lower() and "multi-turn" in src.lower():
-                why = "prefix-cache hits across multi-turn conversations are not modelled"
-            elif not any(r[k] for k in METRICS):
-                why = "no numbers"
-            if why:
-                skipped.append(f"{rid}: {why}")
-                continue
-            replicas = 8 if "8 replicas" in src else 1
-            count = int(r["accelerator_count"]) // replicas
-            workload = SHAREGPT if (r["input_len"], r["output_len"]) == ("226", "195") else fixed(int(r["input_len"]), int(r["output_len"]))
-            if r["load_type"] == "offline":
-                prompts = re.search(r"(\d[\d,]*) (?:ShareGPT )?(?:text )?prompts", src)
-                load, n = Load("offline"), min(int(prompts.group(1).replace(",", "")) if prompts else 1000, 1000)
-            elif r["load_type"] == "concurrency":
-                load, n = Load("concurrency", float(r["load_value"]) / replicas), None
-            else:
-                load, n = Load("request_rate", float(r["load_value"])), None
-            shape = Shape("", r["accelerator_type"], count, "", 1)
-            measured = {k: float(r[k]) for k in METRICS if r[k]}
-            if "output_tok_s" in measured:
-                measured["output_tok_s"] /= replicas
-            low = src.lower()
-            stat = {"ttft_ms": "mean" if re.search(r"ttft (and itl )?(are|is|=) (the )?mean", low) else "p50",
-                    "itl_ms": "mean" if re.search(r"ttft and itl are means|itl_ms = loadgen tpot mean", low) else "p50",
-                    "ntpot_ms": "mean"}
-            used.append(Row(rid, catalog.accelerators[r["accelerator_type"]].family, _engine(src),
-                            (spec, shape, r["precision"], workload, load, n), measured, stat, 1 / replicas,
-                            server_args.get(rid, ServerArgs())))
+        published = list(csv.DictReader(handle))
+    server_args = load_server_args({r["row_id"] for r in published})
+    for r in published:
+        rid, src = r["row_id"], r["source"]
+        low = src.lower()
+        why = None
+        spec = catalog.models.get(r["model"])
+        if spec is None or not spec.layers:
+            why = "model shape unknown"
+        elif r["accelerator_type"] not in catalog.accelerators:
+            why = "accelerator not in catalog"
+        elif not r["input_len"]:
+            why = "input length not published"
+        elif "speculative" in low:
+            why = "speculative decoding is not modelled"
+        elif "prefix caching on" in low and "multi-turn" in low:
+            why = "prefix-cache hits across multi-turn conversations are not modelled"
+        elif not any(r[k] for k in METRICS):
+            why = "no numbers"
+        if why:
+            skipped.append(f"{rid}: {why}")
+            continue
+        replicas = 8 if "8 replicas" in src else 1
+        count = int(r["accelerator_count"]) // replicas
+        workload = SHAREGPT if (r["input_len"], r["output_len"]) == ("226", "195") else fixed(int(r["input_len"]), int(r["output_len"]))
+        if r["load_type"] == "offline":
+            prompts = re.search(r"(\d[\d,]*) (?:ShareGPT )?(?:text )?prompts", src)
+            load, n = Load("offline"), min(int(prompts.group(1).replace(",", "")) if prompts else 1000, 1000)
+        elif r["load_type"] == "concurrency":
+            load, n = Load("concurrency", float(r["load_value"]) / replicas), None
+        else:
+            load, n = Load("request_rate", float(r["load_value"])), None
+        shape = Shape("", r["accelerator_type"], count, "", 1)
+        measured = {k: float(r[k]) for k in METRICS if r[k]}
+        if "output_tok_s" in measured:
+            measured["output_tok_s"] /= replicas
+        stat = {"ttft_ms": "mean" if re.search(r"ttft (and itl )?(are|is|=) (the )?mean", low) else "p50",
+                "itl_ms": "mean" if re.search(r"ttft and itl are means|itl_ms = loadgen tpot mean", low) else "p50",
+                "ntpot_ms": "mean"}
+        used.append(Row(rid, catalog.accelerators[r["accelerator_type"]].family, _engine(src),
+                        (spec, shape, r["precision"], workload, load, n), measured, stat,
+                        server_args.get(rid, ServerArgs())))
     return used, skipped
 
 
