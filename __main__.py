@@ -1,6 +1,6 @@
 """gke-inference: the cheapest accelerator setup that meets the stack's latency targets, deployed on GKE.
 
-Wiring only. `profiles.stack_plan` decides everything (accelerator, shape, node pools, Kubernetes objects,
+Wiring only. `profiles.stack.plan` decides everything (accelerator, shape, node pools, Kubernetes objects,
 costs) before the first resource is registered, so a bad stack config stops with one message and creates nothing.
 """
 
@@ -19,10 +19,10 @@ from components.model_bucket import ModelBucket
 from components.project_apis import ProjectApis
 from components.vllm_service import VllmService
 from profiles.errors import UsageError
-from profiles.gke import REQUIRED_APIS
-from profiles.manifests_pod import size_pod
-from profiles.stack_config import NS, SECRET_KEYS, parse, parse_gcp
-from profiles.stack_plan import StackPlan, plan_stack
+from profiles.gke.cluster import REQUIRED_APIS
+from profiles.manifests.pod import size_pod
+from profiles.stack.config import NS, SECRET_KEYS, parse, parse_gcp
+from profiles.stack.plan import StackPlan, plan_stack
 
 
 def _config(prefix: str) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from components.kube import kube_resource
-from profiles.manifests import hf_secret_object
+from profiles.manifests.objects import hf_secret_object
 
 
 class HuggingFaceSecret(pulumi.ComponentResource):

@@ -9,8 +9,9 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from profiles.gke import NODE_POOL_CREATE_TIMEOUT, NODE_SA_ROLES, ClusterSpec, PoolSpec, cluster_args, nat_args, pool_args, system_pool_args
-from profiles.kubeconfig import kubeconfig
+from profiles.gke.cluster import ClusterSpec, cluster_args, nat_args
+from profiles.gke.kubeconfig import kubeconfig
+from profiles.gke.node_pools import NODE_POOL_CREATE_TIMEOUT, NODE_SA_ROLES, PoolSpec, pool_args, system_pool_args
 
 
 class InferenceCluster(pulumi.ComponentResource):

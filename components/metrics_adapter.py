@@ -7,8 +7,8 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.kube import kube_resource
-from profiles.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, ksa_principal
-from profiles.metrics_adapter import adapter_objects
+from profiles.gke.adapter import adapter_objects
+from profiles.gke.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, ksa_principal
 
 
 class CustomMetricsAdapter(pulumi.ComponentResource):

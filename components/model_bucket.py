@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from profiles.identity import BUCKET_READER_ROLE, ksa_principal
+from profiles.gke.identity import BUCKET_READER_ROLE, ksa_principal
 
 
 class ModelBucket(pulumi.ComponentResource):

@@ -2,6 +2,6 @@
 
 import sys
 
-from profiles.cli import main
+from profiles.cli.main import main
 
 sys.exit(main())

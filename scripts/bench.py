@@ -50,7 +50,7 @@ def plan_once(stack: str):
 
 
 def store_once() -> None:
-    from profiles.store import ProfileStore
+    from profiles.store.store import ProfileStore
 
     ProfileStore.load()
 
@@ -58,7 +58,7 @@ def store_once() -> None:
 def big_store_loader(tmp: Path, size: int = 10_000):
     from dataclasses import replace
 
-    from profiles.store import ProfileStore, write_file
+    from profiles.store.store import ProfileStore, write_file
 
     shipped = ProfileStore.load().points
     write_file(tmp / "timing-only.csv",
@@ -68,9 +68,9 @@ def big_store_loader(tmp: Path, size: int = 10_000):
 
 def estimator_curve() -> None:
     """A 10-point request-rate curve of one configuration on the ShareGPT distribution (issue #3 target < 2 s)."""
-    from profiles.catalog import default_catalog
-    from profiles.estimate import Load, estimate
-    from profiles.workload import SHAREGPT
+    from profiles.catalog.catalog import default_catalog
+    from profiles.catalog.workload import SHAREGPT
+    from profiles.estimator.estimate import Load, estimate
 
     catalog = default_catalog()
     spec, shape = catalog.models["meta-llama/Llama-3.1-8B-Instruct"], catalog.shape("nvidia-h100-80gb", 1)

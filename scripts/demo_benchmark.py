@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.local_vllm import SERVED_NAME, VllmServer, build_tiny_model  # noqa: E402
+from profiles.harness.local_vllm import SERVED_NAME, VllmServer, build_tiny_model  # noqa: E402
 
 
 def main() -> int:

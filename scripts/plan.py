@@ -17,12 +17,12 @@ sys.path.insert(0, str(ROOT))
 
 import pulumi  # noqa: E402
 
+from components.mock_runtime import SECRET, run_program  # noqa: E402
 from profiles.errors import UsageError  # noqa: E402
-from profiles.manifests_pod import size_pod  # noqa: E402
-from profiles.plan_render import document, tree_lines  # noqa: E402
-from profiles.stack_config import GCP, NS, namespace, parse, parse_gcp, read_stack_file  # noqa: E402
-from profiles.stack_plan import StackPlan, plan_stack  # noqa: E402
-from scripts.mock_runtime import SECRET, run_program  # noqa: E402
+from profiles.manifests.pod import size_pod  # noqa: E402
+from profiles.stack.config import GCP, NS, namespace, parse, parse_gcp, read_stack_file  # noqa: E402
+from profiles.stack.plan import StackPlan, plan_stack  # noqa: E402
+from profiles.stack.render import document, tree_lines  # noqa: E402
 
 PLACEHOLDER = "offline-plan-placeholder"  # stands in for an encrypted value; only ever seen as [secret]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from profiles.store import ProfilePoint, write_file
+from profiles.store.store import ProfilePoint, write_file
 
 BASE = ProfilePoint(
     model="test/model-8b", model_server="vllm", model_server_version="0.32.0", instance_type="a3-highgpu-1g",

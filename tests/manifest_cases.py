@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from profiles.manifests import ManifestOptions, build, resolve
-from profiles.manifests_pod import ModelSource
-from profiles.selection import Targets
-from profiles.serving import ServingPlan, plan_serving
+from profiles.manifests.objects import ManifestOptions, build, resolve
+from profiles.manifests.pod import ModelSource
+from profiles.selection.ranking import Targets
+from profiles.serving.plan import ServingPlan, plan_serving
 from tests.helpers import curve, store_dir
 
 HPA_MODEL, HPA_ACC = "meta-llama/Llama-3.1-8B-Instruct", "nvidia-h100-80gb"

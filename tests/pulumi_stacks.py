@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scripts.mock_runtime import Run, run_program
+from components.mock_runtime import Run, run_program
 
 DEV_GCP = {"gcp:project": "my-project-dev", "gcp:region": "us-central1"}
 TOKEN = "hf_unit_test_token_value_1234"

@@ -12,15 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiles.bench_client import Clock, Endpoint, Stage, client, poisson_arrivals, run_stage
-from profiles.bench_prom import GaugeSeries, parse_gauges
-from profiles.bench_report import Hardware, analyse, write_outputs
-from profiles.bench_run import RunConfig, RunResult, StageResult, still_growing, sweep_rates
-from profiles.bench_stats import RequestRecord, percentile, summarize
+from profiles.catalog.stats import percentile
+from profiles.catalog.workload import SHAREGPT, SHAREGPT_TABLE, fixed, from_jsonl
 from profiles.errors import UsageError
-from profiles.selection import Targets
-from profiles.store import load_file
-from profiles.workload import SHAREGPT, SHAREGPT_TABLE, fixed, from_jsonl
+from profiles.harness.client import Clock, Endpoint, Stage, client, poisson_arrivals, run_stage
+from profiles.harness.prometheus import GaugeSeries, parse_gauges
+from profiles.harness.records import RequestRecord, summarize
+from profiles.harness.report import Hardware, analyse, write_outputs
+from profiles.harness.run import RunConfig, RunResult, StageResult, still_growing, sweep_rates
+from profiles.selection.ranking import Targets
+from profiles.store.store import load_file
 from tests import fake_sse_server
 from tests.conftest import ROOT
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from profiles.store import load_file
-from scripts.local_vllm import SERVED_NAME, VllmServer, build_tiny_model
+from profiles.harness.local_vllm import SERVED_NAME, VllmServer, build_tiny_model
+from profiles.store.store import load_file
 from tests.conftest import ROOT
 
 IN, OUT = 128, 64  # fixed lengths of the sweep: short enough for a 2-core CPU

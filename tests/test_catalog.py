@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from profiles.catalog import Catalog, default_catalog
-from profiles.csvdata import DATA_DIR
+from profiles.catalog.catalog import Catalog, default_catalog
+from profiles.catalog.csvdata import DATA_DIR
+from profiles.catalog.modelspec import kv_bytes_per_token, params_from_shape
 from profiles.errors import UsageError
-from profiles.modelspec import kv_bytes_per_token, params_from_shape
 
 REQUIRED_MODELS = [
     # the 17 GIQ models (reference/giq-api-and-cli.md §7)

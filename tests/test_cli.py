@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
-from profiles.cost import token_cost
-from profiles.store import GCLOUD_BENCHMARK_HEADER
+from profiles.selection.cost import token_cost
+from profiles.store.store import GCLOUD_BENCHMARK_HEADER
 from tests.conftest import run_cli
 from tests.helpers import curve, store_dir
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from profiles.catalog import default_catalog
-from profiles.cost import gcloud_amount, token_cost
+from profiles.catalog.catalog import default_catalog
+from profiles.selection.cost import gcloud_amount, token_cost
 
 
 def implied_input_tps(usd_per_hour: float, cost_per_m_output: float, output_tps: float, ratio: float = 4.0) -> float:

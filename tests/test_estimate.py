@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from profiles.catalog import default_catalog
-from profiles.estimate import Load, ServerArgs, efficiency, estimate
-from profiles.estimate_model import step_model
-from profiles.estimate_sim import SimLimits, simulate
-from profiles.sizing import fit
-from profiles.workload import SHAREGPT, fixed
+from profiles.catalog.catalog import default_catalog
+from profiles.catalog.workload import SHAREGPT, fixed
+from profiles.estimator.estimate import Load, ServerArgs, efficiency, estimate
+from profiles.estimator.simulator import SimLimits, simulate
+from profiles.estimator.step_time import step_model
+from profiles.serving.sizing import fit
 from tests.conftest import run_cli
 
 CATALOG = default_catalog()
@@ -166,7 +166,7 @@ def test_checked_in_residuals_match_the_estimator(shared_dir):
         pytest.skip("../shared/data is not beside the checkout")
     import csv
 
-    from scripts import calibrate
+    from profiles.estimator import calibrate
 
     rows, _ = calibrate.load_rows()
     fresh = {(r["row_id"], r["metric"]): r["abs_pct_error"] for r in calibrate.residuals(rows)}
@@ -181,9 +181,8 @@ def test_shipped_estimated_profiles_are_fresh():
     """estimated.csv matches its inputs' fingerprint, and a sample of curves regenerates byte-identically."""
     from collections import defaultdict
 
-    from profiles.estimate_profiles import configurations, curve
-    from profiles.store import load_file, point_to_row
-    from scripts.generate_estimated import FINGERPRINT, OUTPUT, fingerprint
+    from profiles.estimator.curves import FINGERPRINT, OUTPUT, configurations, curve, fingerprint
+    from profiles.store.store import load_file, point_to_row
 
     assert FINGERPRINT.read_text().split()[0] == fingerprint(), "estimated.csv is stale: run `make profiles`"
     stored = defaultdict(list)
@@ -197,7 +196,7 @@ def test_shipped_estimated_profiles_are_fresh():
 
 
 def test_every_catalog_model_has_estimated_curves():
-    from profiles.store import ProfileStore
+    from profiles.store.store import ProfileStore
 
     store = ProfileStore.load()
     estimated = {(p.model, p.accelerator_type) for p in store.points if p.provenance == "estimated"}
@@ -213,18 +212,18 @@ def test_every_catalog_model_has_estimated_curves():
     ("K01,fp8,lots,,,,somewhere,V", "could not convert"),
     ("K01,fp8,,,,,,V", "needs a source"),
 ])
-def test_calibration_server_args_are_checked(shared_dir, tmp_path, monkeypatch, capsys, line, message):
+def test_calibration_server_args_are_checked(shared_dir, tmp_path, monkeypatch, line, message):
     if shared_dir is None:
         pytest.skip("../shared/data is not beside the checkout")
-    from scripts import calibrate
+    from profiles.errors import UsageError
+    from profiles.estimator import calibrate
 
     bad = tmp_path / "calibration_server_args.csv"
     header = calibrate.SERVER_ARGS.read_text(encoding="utf-8").splitlines()[0]
     bad.write_text(f"{header}\n{line}\n", encoding="utf-8")
     monkeypatch.setattr(calibrate, "SERVER_ARGS", bad)
-    monkeypatch.setattr("sys.argv", ["calibrate.py", "--report"])
     before = calibrate.RESIDUALS.read_bytes()
-    assert calibrate.main() == 2
-    err = capsys.readouterr().err
-    assert message in err and "line 2" in err and "Traceback" not in err
+    with pytest.raises(UsageError) as err:
+        calibrate.run(report=True)
+    assert message in str(err.value) and "line 2" in str(err.value)
     assert calibrate.RESIDUALS.read_bytes() == before  # nothing half-written

@@ -3,7 +3,7 @@
 import pytest
 
 from profiles.errors import UsageError
-from profiles.hpa import metric_name, recommend
+from profiles.selection.autoscaling import metric_name, recommend
 from tests.helpers import point
 
 

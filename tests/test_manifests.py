@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from profiles.catalog import default_catalog
+from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
-from profiles.hpa import metric_name
-from profiles.manifests import ManifestOptions, build, parse_bucket_uri, resolve
-from profiles.manifests_pod import EPHEMERAL_BUDGET_GIB, GCSFUSE_MOUNT_OPTIONS, MIN_STARTUP_S, ModelSource, size_pod
-from profiles.manifests_render import comments, generated_on, render
-from profiles.selection import Targets
-from profiles.serving import plan_serving
+from profiles.manifests.objects import ManifestOptions, build, parse_bucket_uri, resolve
+from profiles.manifests.pod import EPHEMERAL_BUDGET_GIB, GCSFUSE_MOUNT_OPTIONS, MIN_STARTUP_S, ModelSource, size_pod
+from profiles.manifests.render import comments, generated_on, render
+from profiles.selection.autoscaling import metric_name
+from profiles.selection.ranking import Targets
+from profiles.serving.plan import plan_serving
 from tests.manifest_cases import CASES, by_kind, case_objects, case_plan, hpa_store
 
 # The tutorial's (seed 002) tuned GCS FUSE options, verbatim.

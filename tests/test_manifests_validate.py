@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from profiles.manifests_render import render
+from profiles.manifests.render import render
 from tests.manifest_cases import CASES, case_objects, hpa_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profiles.catalog import default_catalog
-from profiles.gke import accelerator_pools, pool_args
-from profiles.stack_config import StackConfig
+from profiles.catalog.catalog import default_catalog
+from profiles.gke.node_pools import accelerator_pools, pool_args
+from profiles.stack.config import StackConfig
 from tests.conftest import ROOT
 from tests.pulumi_stacks import run_stack
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from profiles.catalog import default_catalog
-from profiles.hpa import metric_name
+from profiles.catalog.catalog import default_catalog
+from profiles.selection.autoscaling import metric_name
 from tests.manifest_cases import HPA_ACC, HPA_MODEL, hpa_store
 from tests.pulumi_stacks import BUCKET_IAM, CLUSTER, DEPLOYMENT, HPA, NODE_POOL, PROJECT_IAM, SECRET, TOKEN, children, inputs, run_stack
 

@@ -3,9 +3,9 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profiles.catalog import default_catalog
-from profiles.selection import Curve, Pricing, Targets, curves, inflection, meets_latency, price_point, rank
-from profiles.store import ProfileStore
+from profiles.catalog.catalog import default_catalog
+from profiles.selection.ranking import Curve, Pricing, Targets, curves, inflection, meets_latency, price_point, rank
+from profiles.store.store import ProfileStore
 from tests.helpers import curve, point
 
 CAT = default_catalog()

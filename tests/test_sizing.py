@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from profiles.catalog import default_catalog
+from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
-from profiles.sizing import fit, smallest_fit
+from profiles.serving.sizing import fit, smallest_fit
 
 VLLM = "0.32.0"
 

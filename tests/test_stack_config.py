@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from profiles.errors import UsageError
-from profiles.stack_config import load, parse
+from profiles.stack.config import load, parse
 from tests.conftest import ROOT
 
 

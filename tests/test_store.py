@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from profiles.errors import UsageError
-from profiles.store import (
+from profiles.store.store import (
     GCLOUD_BENCHMARK_HEADER,
     SHIPPED_DIR,
     STORE_HEADER,
@@ -111,8 +111,8 @@ def test_fast_and_careful_row_parsers_agree(tmp_path):
     """load_file parses well-formed rows on a fast path; the careful path (used for error messages) must match it."""
     import csv
 
-    from profiles.csvdata import Cell
-    from profiles.store import _row_to_point
+    from profiles.catalog.csvdata import Cell
+    from profiles.store.store import _row_to_point
 
     p = point(num_requests_waiting=2.5, kv_cache_usage_perc=0.3, tpu_topology="2x4", derived="x = y")
     store_dir(tmp_path, [p])

@@ -10,7 +10,7 @@ from importlib import metadata
 
 import pytest
 
-from profiles.catalog import default_catalog
+from profiles.catalog.catalog import default_catalog
 from tests.manifest_cases import CASES, case_objects, hpa_store
 
 

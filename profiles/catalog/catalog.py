@@ -6,9 +6,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.csvdata import DATA_DIR, Cell, read_rows
+from profiles.catalog.csvdata import DATA_DIR, Cell, read_rows
+from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec, from_config_json
 from profiles.errors import UsageError, unknown
-from profiles.modelspec import DTYPE_BYTES, ModelSpec, from_config_json
 
 PRICING_MODELS = ("on-demand", "spot", "1-year-cud", "3-years-cud")
 CONFIDENCE = ("V", "S", "U")

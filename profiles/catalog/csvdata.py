@@ -8,7 +8,8 @@ from pathlib import Path
 
 from profiles.errors import UsageError
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+SHARED_DIR = DATA_DIR.parents[2] / "shared"  # ../shared beside the checkout: published measurements
 
 
 def read_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

@@ -12,17 +12,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from profiles.catalog import default_catalog
-from profiles.commands import Output
+from profiles.catalog.catalog import default_catalog
+from profiles.catalog.workload import SHAREGPT, fixed, from_jsonl
+from profiles.cli.args import Parser, choice, positive
+from profiles.cli.printers import Output, table
 from profiles.errors import UsageError
-from profiles.printers import table
-from profiles.selection import Targets
-from profiles.store import PRECISIONS
-from profiles.workload import SHAREGPT, fixed, from_jsonl
+from profiles.selection.ranking import Targets
+from profiles.store.store import PRECISIONS
 
 if TYPE_CHECKING:  # the harness (httpx, asyncio) loads only when `benchmark run` runs: other commands stay fast
-    from profiles.bench_report import Analysis, Hardware
-    from profiles.bench_run import RunConfig
+    from profiles.harness.report import Analysis, Hardware
+    from profiles.harness.run import RunConfig
 
 APIS = ("completions", "chat")
 
@@ -52,8 +52,6 @@ def number_list(kind: type):
 
 
 def add_parser(groups) -> None:
-    from profiles.cli import Parser, choice, positive
-
     bench = groups.add_parser("benchmark", help="measure an endpoint").add_subparsers(dest="verb", required=True, parser_class=Parser)
     p = bench.add_parser("run", help="load an OpenAI-compatible endpoint stage by stage; write a measured profile")
     p.add_argument("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8000 (kubectl port-forward)")
@@ -101,7 +99,7 @@ def _workload(args: argparse.Namespace):
 
 
 def _hardware(args: argparse.Namespace) -> Hardware:
-    from profiles.bench_report import Hardware
+    from profiles.harness.report import Hardware
 
     if args.accelerator_type is None:
         if args.profiles_dir:
@@ -120,8 +118,8 @@ def _hardware(args: argparse.Namespace) -> Hardware:
 
 
 def _config(args: argparse.Namespace) -> RunConfig:
-    from profiles.bench_client import Endpoint
-    from profiles.bench_run import RunConfig
+    from profiles.harness.client import Endpoint
+    from profiles.harness.run import RunConfig
 
     if not (args.request_rates or args.concurrency or args.sweep):
         raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
@@ -171,8 +169,8 @@ def _f(value: float | None, digits: int = 1) -> str:
 def benchmark_run(args: argparse.Namespace) -> Output:
     import asyncio
 
-    from profiles.bench_report import analyse, write_outputs
-    from profiles.bench_run import run
+    from profiles.harness.report import analyse, write_outputs
+    from profiles.harness.run import run
 
     cfg = _config(args)
     hardware = _hardware(args)

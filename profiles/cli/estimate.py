@@ -5,19 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
-from profiles.catalog import default_catalog
-from profiles.commands import Output
+from profiles.catalog.catalog import default_catalog
+from profiles.catalog.workload import fixed
+from profiles.cli.args import choice, positive
+from profiles.cli.printers import Output, table
 from profiles.errors import UsageError
-from profiles.estimate import Load, default_precision, estimate, provenance
-from profiles.printers import table
-from profiles.workload import fixed
+from profiles.estimator.estimate import Load, default_precision, estimate, provenance
 
 JSON_KEYS = ("output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms")
 
 
 def add_parser(groups) -> None:
-    from profiles.cli import choice, positive
-
     p = groups.add_parser("estimate", help="estimated throughput and latency of one load point (estimator)")
     p.add_argument("--model", required=True, help="catalog model or a path to a Hugging Face config.json")
     p.add_argument("--accelerator-type", required=True)

@@ -1,18 +1,19 @@
-"""The CLI verbs: each takes parsed args and returns text for stdout plus an optional stderr note."""
+"""`list` (profiles at their operating point, cheapest first) and `benchmarks list` (every load point)."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
 
-from profiles.catalog import Catalog, default_catalog
-from profiles.cost import gcloud_amount, token_cost
+from profiles.catalog.catalog import Catalog, default_catalog
+from profiles.cli.args import USE_CASES, choice, format_flag, positive, pricing_flags, store_flags, use_case_flag, verbs
+from profiles.cli.models import check_model
+from profiles.cli.printers import Output, num, render
 from profiles.errors import UsageError, unknown
-from profiles.explain import explain
-from profiles.hpa import recommend
-from profiles.printers import csv_text, num, structured, table
-from profiles.selection import Candidate, Pricing, Targets, rank
-from profiles.store import STORE_HEADER, ProfilePoint, ProfileStore, point_to_row, select_versions
+from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HPA_METRICS, recommend
+from profiles.selection.cost import gcloud_amount, token_cost
+from profiles.selection.explain import explain
+from profiles.selection.ranking import Candidate, Pricing, Targets, rank
+from profiles.store.store import STORE_HEADER, ProfilePoint, ProfileStore, point_to_row, select_versions
 
 LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M Output Tokens", "Output Tokens/s",
                 "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "Model Server", "Model Server Version", "Model",
@@ -20,24 +21,41 @@ LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M O
 LENGTH_TOLERANCE = 0.2  # gcloud: "within 20% of the specified one"
 
 
-@dataclass(frozen=True)
-class Output:
-    text: str
-    note: str = ""
+def add_list_parser(groups) -> None:
+    p = groups.add_parser("list", help="profiles at their operating point, cheapest first")
+    p.add_argument("--model")
+    p.add_argument("--model-server")
+    p.add_argument("--model-server-version", default="latest", help="latest (default, per configuration), all, or a version")
+    p.add_argument("--accelerator-type")
+    pricing_flags(p)
+    for name in ("ntpot", "ttft", "itl"):
+        p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS",
+                       help=f"p50 {name.upper()} target; only points meeting it qualify")
+    p.add_argument("--target-cost-per-million-output-tokens", type=positive(float), metavar="USD")
+    p.add_argument("--target-cost-per-million-input-tokens", type=positive(float), metavar="USD")
+    use_case_flag(p, help=f"one of: {', '.join(USE_CASES)}")
+    p.add_argument("--target-input-length", type=positive(int), metavar="TOKENS", help="with --target-output-length: within 20%%")
+    p.add_argument("--target-output-length", type=positive(int), metavar="TOKENS", help="with --target-input-length: within 20%%")
+    p.add_argument("--explain", action="store_true", help="print why the first row won (and HPA settings) to stderr")
+    p.add_argument("--hpa-metric", type=choice(tuple(HPA_METRICS)), default=DEFAULT_HPA_METRIC)
+    p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER, help="fraction below the operating-point value (default 0.2)")
+    p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS, for initial replicas in --explain")
+    store_flags(p)
+    format_flag(p, "table")
+    p.set_defaults(run=profiles_list)
 
 
-def _render(rows: list[dict[str, str]], records: list[dict[str, object]], columns, fmt: str) -> str:
-    if fmt == "table":
-        return table(rows, columns) if rows else ""
-    if fmt == "csv":
-        return csv_text(rows, columns)
-    return structured(records, fmt)
-
-
-# ---- validation shared by the verbs ------------------------------------------------------------
-def _check_model(store: ProfileStore, catalog: Catalog, model: str | None) -> None:
-    if model and model not in store.models() and model not in catalog.models:
-        raise unknown("--model", model, set(store.models()) | set(catalog.models))
+def add_benchmarks_parser(groups) -> None:
+    p = verbs(groups, "benchmarks", "benchmark points").add_parser("list", help="every load point (CSV, gcloud's header first)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--model-server", required=True)
+    p.add_argument("--model-server-version", default="latest")
+    p.add_argument("--instance-type")
+    use_case_flag(p)
+    pricing_flags(p)
+    store_flags(p)
+    format_flag(p, "csv")
+    p.set_defaults(run=benchmarks_list)
 
 
 def _check_region(catalog: Catalog, region: str | None) -> None:
@@ -86,50 +104,6 @@ def _pricing(args: argparse.Namespace) -> Pricing:
     return Pricing(args.pricing_model, args.region or "", args.output_input_cost_ratio)
 
 
-# ---- verbs ---------------------------------------------------------------------------------------
-def models_list(args: argparse.Namespace) -> Output:
-    store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
-    profiled = store.models()
-    if not args.catalog:
-        return Output(_render([{"Model": m} for m in profiled], [{"model": m} for m in profiled], ("Model",), args.format))
-    counts = {m: sum(1 for p in store.points if p.model == m) for m in profiled}
-    columns = ("Model", "Architecture", "Params (B)", "Active (B)", "Layers", "KV Heads", "Head Dim", "Max Context",
-               "KV KiB/token", "Dtype", "GIQ", "Profile Points", "Confidence")
-    rows, records = [], []
-    for spec in sorted(catalog.models.values(), key=lambda s: s.model):
-        kv = spec.kv_bytes_per_token
-        rows.append({"Model": spec.model, "Architecture": spec.architecture, "Params (B)": f"{spec.total_params_b:g}",
-                     "Active (B)": f"{spec.active_params_b:g}", "Layers": str(spec.layers or "N/A"),
-                     "KV Heads": str(spec.kv_heads or "N/A"), "Head Dim": str(spec.head_dim or "N/A"),
-                     "Max Context": str(spec.max_context or "N/A"), "KV KiB/token": f"{kv / 1024:g}" if kv else "N/A",
-                     "Dtype": spec.default_dtype, "GIQ": "yes" if spec.giq else "no",
-                     "Profile Points": str(counts.get(spec.model, 0)), "Confidence": spec.confidence})
-        records.append(asdict(spec) | {"profile_points": counts.get(spec.model, 0)})
-    return Output(_render(rows, records, columns, args.format))
-
-
-def models_describe(args: argparse.Namespace) -> Output:
-    spec = default_catalog().model(args.model)
-    record = asdict(spec)
-    rows = [{"Field": k, "Value": "N/A" if v is None else str(v)} for k, v in record.items()]
-    return Output(_render(rows, [record], ("Field", "Value"), args.format))
-
-
-def model_servers_list(args: argparse.Namespace) -> Output:
-    store = ProfileStore.load(args.profiles_dir)
-    _check_model(store, default_catalog(), args.model)
-    return Output("".join(f"{s}\n" for s in store.model_servers(args.model)))
-
-
-def model_server_versions_list(args: argparse.Namespace) -> Output:
-    store = ProfileStore.load(args.profiles_dir)
-    _check_model(store, default_catalog(), args.model)
-    servers = store.model_servers(args.model)
-    if args.model_server not in servers:
-        raise unknown("--model-server", args.model_server, servers)
-    return Output("".join(f"{v}\n" for v in store.versions(args.model, args.model_server)))
-
-
 def _list_row(c: Candidate) -> dict[str, str]:
     p = c.point
     return {
@@ -170,7 +144,7 @@ def _targets(args: argparse.Namespace) -> Targets:
 
 def profiles_list(args: argparse.Namespace) -> Output:
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
-    _check_model(store, catalog, args.model)
+    check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
     if args.model and args.model not in store.models():
         return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
@@ -178,7 +152,7 @@ def profiles_list(args: argparse.Namespace) -> Output:
     targets = _targets(args)
     ranking = rank(catalog, _filter(store.points, args, catalog), targets, _pricing(args))
     rows = [_list_row(c) for c in ranking.candidates]
-    text = _render(rows, [_list_record(c) for c in ranking.candidates], LIST_COLUMNS, args.format)
+    text = render(rows, [_list_record(c) for c in ranking.candidates], LIST_COLUMNS, args.format)
     notes = []
     if not ranking.candidates:
         if not ranking.excluded:
@@ -206,10 +180,10 @@ def _benchmark_row(p: ProfilePoint, catalog: Catalog, pricing: Pricing) -> dict[
 
 def benchmarks_list(args: argparse.Namespace) -> Output:
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
-    _check_model(store, catalog, args.model)
+    check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
     points = sorted(_filter(store.points, args, catalog), key=lambda p: (str(p.config_key), p.model_server_version, p.load_order))
     pricing = _pricing(args)
     rows = [_benchmark_row(p, catalog, pricing) for p in points]
     note = "" if rows else "Listed 0 items."
-    return Output(_render(rows, rows, STORE_HEADER, args.format), note)
+    return Output(render(rows, rows, STORE_HEADER, args.format), note)

@@ -5,14 +5,49 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from profiles.commands import Output
+from profiles.catalog.catalog import PRICING_MODELS
+from profiles.cli.args import choice, positive, store_flags, use_case_flag, verbs
+from profiles.cli.printers import Output
 from profiles.errors import UsageError
 from profiles.files import write_atomically
-from profiles.manifests import ManifestOptions, build, parse_bucket_uri, resolve
-from profiles.manifests_pod import ModelSource, size_pod
-from profiles.manifests_render import comments, generated_on, generator, render
-from profiles.selection import Pricing, Targets
-from profiles.serving import plan_serving
+from profiles.manifests.objects import SERVICE_TYPES, ManifestOptions, build, parse_bucket_uri, resolve
+from profiles.manifests.pod import ModelSource, size_pod
+from profiles.manifests.render import OUTPUTS, comments, generated_on, generator, render
+from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HPA_METRICS
+from profiles.selection.ranking import Pricing, Targets
+from profiles.serving.plan import plan_serving
+
+
+def add_parser(groups) -> None:
+    p = verbs(groups, "manifests", "Kubernetes manifests").add_parser(
+        "create", help="vLLM Deployment, Service, PodMonitoring, PDB and (with a met target) HPA")
+    p.add_argument("--model", required=True, help="catalog model (Hugging Face id)")
+    p.add_argument("--model-server", default="vllm", help="vllm (the only server with a pinned image)")
+    p.add_argument("--model-server-version", default="latest", help="profile version to follow (default latest)")
+    p.add_argument("--accelerator-type", required=True)
+    p.add_argument("--namespace", default="default")
+    for name in ("ntpot", "ttft", "itl"):
+        p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS",
+                       help=f"HPA keeps p50 {name.upper()} below this; no HPA when no profile point meets it")
+    p.add_argument("--model-bucket-uri", metavar="gs://BUCKET[/PATH]", help="load weights from GCS (config.json + weights)")
+    use_case_flag(p)
+    p.add_argument("--output", type=choice(OUTPUTS), default="all",
+                   help="manifest (YAML only, no comments), comments, or all (default)")
+    p.add_argument("--output-path", help="write to this file instead of stdout")
+    p.add_argument("--name", help="object name (default vllm-<model>)")
+    p.add_argument("--service-type", type=choice(SERVICE_TYPES), default="ClusterIP")
+    p.add_argument("--max-model-len", type=positive(int), help="context cap (default min(model context, 8192))")
+    p.add_argument("--autopilot", action="store_true", help="Autopilot cluster: no unlimited GCS FUSE sidecar annotations")
+    p.add_argument("--spot", action="store_true", help="schedule on Spot capacity (nodeSelector + toleration)")
+    p.add_argument("--surge", type=int, default=0, help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
+    p.add_argument("--pricing-model", type=choice(PRICING_MODELS), default="spot", help="prices used to rank profiles")
+    p.add_argument("--hpa-metric", type=choice(tuple(HPA_METRICS)), default=DEFAULT_HPA_METRIC)
+    p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER)
+    p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS: initial replicas")
+    p.add_argument("--min-replicas", type=positive(int), default=1)
+    p.add_argument("--max-replicas", type=positive(int))
+    store_flags(p)
+    p.set_defaults(run=manifests_create)
 
 
 def write_output_path(path: Path, text: str) -> None:

@@ -6,13 +6,27 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 FORMATS = ("table", "csv", "json", "yaml")
 FORMAT_ALIASES = {"profile": "table", "csvprofile": "csv"}  # gcloud's own format names
 
 
-def normalize_format(value: str) -> str:
-    return FORMAT_ALIASES.get(value, value)
+@dataclass(frozen=True)
+class Output:
+    """What a verb returns: text for stdout and an optional note for stderr."""
+
+    text: str
+    note: str = ""
+
+
+def render(rows: list[dict[str, str]], records: list[dict[str, object]], columns: Sequence[str], fmt: str) -> str:
+    """Rows as a table or CSV, or the records as JSON / YAML."""
+    if fmt == "table":
+        return table(rows, columns) if rows else ""
+    if fmt == "csv":
+        return csv_text(rows, columns)
+    return structured(records, fmt)
 
 
 def table(rows: Sequence[dict[str, str]], columns: Sequence[str]) -> str:

@@ -1,4 +1,4 @@
-"""`make calibrate` / `make accuracy`: fit the estimator's efficiencies on the published rows, report its error.
+"""Calibration (`make calibrate` / `make accuracy`): fit the estimator's efficiencies on the published rows, report its error.
 
 Rows: ../shared/data/published_measurements_normalized.csv. A row is used when the catalog knows its model's
 shape and accelerator and it states its input length; rows with speculative decoding or with prefix caching
@@ -13,26 +13,21 @@ Writes profiles/data/estimator_coefficients.csv and estimator_residuals.csv (one
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import statistics
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from profiles.catalog.catalog import Shape, default_catalog
+from profiles.catalog.csvdata import DATA_DIR, SHARED_DIR
+from profiles.catalog.workload import SHAREGPT, fixed
+from profiles.errors import UsageError
+from profiles.estimator.estimate import COEFFICIENTS, Load, ServerArgs, coefficients, efficiency, estimate
+from profiles.estimator.step_time import MODEL_VERSION, Efficiency
 
-from profiles.catalog import Shape, default_catalog  # noqa: E402
-from profiles.csvdata import DATA_DIR  # noqa: E402
-from profiles.errors import UsageError  # noqa: E402
-from profiles.estimate import COEFFICIENTS, Load, ServerArgs, coefficients, efficiency, estimate  # noqa: E402
-from profiles.estimate_model import MODEL_VERSION, Efficiency  # noqa: E402
-from profiles.workload import SHAREGPT, fixed  # noqa: E402
-
-ROWS = ROOT.parent / "shared" / "data" / "published_measurements_normalized.csv"
-RESIDUALS = ROOT / "profiles" / "data" / "estimator_residuals.csv"
+ROWS = SHARED_DIR / "data" / "published_measurements_normalized.csv"
+RESIDUALS = DATA_DIR / "estimator_residuals.csv"
 SERVER_ARGS = DATA_DIR / "calibration_server_args.csv"
 # Bounded to physically plausible values (reference performance-modeling.md §5: MBU 0.33-0.67 measured, MFU
 # 0.25-0.46 offline): with 1-3 rows a group could otherwise "fit" a 0.2 MBU that makes batch-1 decode 3x too slow.
@@ -247,26 +242,14 @@ def accuracy_table(lines: list[dict[str, str]]) -> str:
     return "\n".join(rows)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--report", action="store_true", help="recompute residuals with the checked-in coefficients; print the table")
-    args = parser.parse_args()
+def run(report: bool = False) -> str:
+    """Fit (or, with `report`, only score the checked-in coefficients), write the residuals, return the accuracy table."""
     if not ROWS.exists():
-        print(f"ERROR: {ROWS} not found (../shared beside the checkout)", file=sys.stderr)
-        return 2
-    try:
-        if args.report:
-            rows, skipped = load_rows()
-            write_residuals(rows, skipped)
-        else:
-            calibrate()
-    except UsageError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"{ROWS} not found (../shared beside the checkout)")
+    if report:
+        rows, skipped = load_rows()
+        write_residuals(rows, skipped)
+    else:
+        calibrate()
     with RESIDUALS.open(newline="", encoding="utf-8") as handle:
-        print(accuracy_table(list(csv.DictReader(handle))))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return accuracy_table(list(csv.DictReader(handle)))

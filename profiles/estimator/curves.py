@@ -8,21 +8,33 @@ estimator version with the coefficients they used; measured and published rows o
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
-from profiles.catalog import Catalog, Shape
+from profiles.catalog.catalog import Catalog, Shape
+from profiles.catalog.csvdata import DATA_DIR
+from profiles.catalog.modelspec import ModelSpec
+from profiles.catalog.workload import SHAREGPT
 from profiles.errors import UsageError
-from profiles.estimate import VLLM_VERSION, Estimate, Load, default_precision, estimate, provenance
-from profiles.estimate_model import MODEL_VERSION
-from profiles.modelspec import ModelSpec
-from profiles.store import ProfilePoint
-from profiles.workload import SHAREGPT
+from profiles.estimator.estimate import VLLM_VERSION, Estimate, Load, default_precision, estimate, provenance
+from profiles.estimator.step_time import MODEL_VERSION
+from profiles.store.store import SHIPPED_DIR, ProfilePoint, write_file
 
 GPUS = ("nvidia-l4", "nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb", "nvidia-h200-141gb")
 TPUS = ("tpu-v5-lite-podslice", "tpu-v6e-slice")
 FRACTIONS = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0, 1.1, 1.25)
 CURVE_REQUESTS = 300  # simulated requests per point of a shipped curve
 DATE = "2026-11-27"  # the estimator version's date, not the run's: regenerating gives identical files
+OUTPUT = SHIPPED_DIR / "estimated.csv"
+FINGERPRINT = SHIPPED_DIR / "estimated.sha256"
+PACKAGE = Path(__file__).resolve().parents[1]
+# Every input the shipped curves depend on: estimator code, the memory fit, workloads, coefficients and catalogs.
+INPUTS = [PACKAGE / "estimator" / name for name in ("estimate.py", "step_time.py", "simulator.py", "curves.py")]
+INPUTS += [PACKAGE / "catalog" / name for name in ("workload.py", "modelspec.py", "stats.py")]
+INPUTS += [PACKAGE / "serving" / "sizing.py"]
+INPUTS += [DATA_DIR / name for name in ("estimator_coefficients.csv", "models.csv", "accelerators.csv", "machine_types.csv",
+                                        "tpu_topologies.csv", "vllm_defaults.csv")]
 
 
 def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
@@ -65,3 +77,24 @@ def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> li
         e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate), requests=CURVE_REQUESTS)
         points.append(_point(spec, shape, precision, rate, e, i))
     return points
+
+
+def fingerprint() -> str:
+    """sha256 over INPUTS (name and bytes): estimated.sha256 holds it, and a test fails when it no longer matches."""
+    digest = hashlib.sha256()
+    for path in INPUTS:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def generate(catalog: Catalog) -> tuple[int, int, int]:
+    """`make profiles`: write OUTPUT and FINGERPRINT; returns (points, configurations that fit, that do not)."""
+    points, fitted, skipped = [], 0, 0
+    for spec, shape, precision in configurations(catalog):
+        found = curve(catalog, spec, shape, precision)
+        points += found
+        fitted += bool(found)
+        skipped += not found
+    write_file(OUTPUT, points)
+    FINGERPRINT.write_text(f"{fingerprint()}  inputs of estimated.csv (make profiles)\n", encoding="utf-8")
+    return len(points), fitted, skipped

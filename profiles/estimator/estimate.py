@@ -12,15 +12,15 @@ import functools
 import random
 from dataclasses import dataclass
 
-from profiles.bench_stats import distribution
-from profiles.catalog import Catalog, Shape
-from profiles.csvdata import DATA_DIR
+from profiles.catalog.catalog import Catalog, Shape
+from profiles.catalog.csvdata import DATA_DIR
+from profiles.catalog.modelspec import ModelSpec
+from profiles.catalog.stats import distribution
+from profiles.catalog.workload import Workload, poisson_arrivals
 from profiles.errors import UsageError
-from profiles.estimate_model import MODEL_VERSION, Efficiency, step_model
-from profiles.estimate_sim import SimLimits, simulate
-from profiles.modelspec import ModelSpec
-from profiles.sizing import fit
-from profiles.workload import Workload, poisson_arrivals
+from profiles.estimator.simulator import SimLimits, simulate
+from profiles.estimator.step_time import MODEL_VERSION, Efficiency, step_model
+from profiles.serving.sizing import fit
 
 COEFFICIENTS = DATA_DIR / "estimator_coefficients.csv"
 VLLM_VERSION = "0.32.0"

@@ -14,7 +14,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from profiles.estimate_model import StepModel
+from profiles.estimator.step_time import StepModel
 
 
 class _Req:

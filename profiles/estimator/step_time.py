@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from profiles.catalog import Accelerator
-from profiles.modelspec import DTYPE_BYTES, ModelSpec
+from profiles.catalog.catalog import Accelerator
+from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec
 
 MODEL_VERSION = "estimator-v1"
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import yaml
 
+from profiles.catalog.csvdata import DATA_DIR
 from profiles.errors import UsageError
 
-ADAPTER_FILE = Path(__file__).parent / "data" / "custom-metrics-stackdriver-adapter.yaml"
+ADAPTER_FILE = DATA_DIR / "custom-metrics-stackdriver-adapter.yaml"
 EXPECTED_KINDS = {"Namespace": 1, "ServiceAccount": 1, "ClusterRoleBinding": 3, "RoleBinding": 1, "ClusterRole": 2,
                   "Deployment": 1, "Service": 1, "APIService": 3}
 

@@ -1,9 +1,8 @@
-"""GKE cluster and node-pool arguments (pulumi-gcp input names, snake_case), built from the stack plan.
+"""GKE node-pool arguments (pulumi-gcp input names, snake_case): accelerator pools and the system pool.
 
 Pure data, so the components stay wiring and tests can read every choice without Pulumi:
-- Standard clusters get Workload Identity, the GCS FUSE CSI driver, managed Prometheus, shielded nodes with
-  secure boot, a release channel, GKE_METADATA on every pool and a dedicated least-privilege node service
-  account; the default pool is removed and a small system pool runs kube-system, the metrics adapter and GMP;
+- every pool runs the dedicated least-privilege node service account, GKE_METADATA (Workload Identity), shielded
+  nodes with secure boot and gVNIC;
 - accelerator pools keep the TPU triple consistent (machine type <-> topology <-> chips): single-host pools
   autoscale between the replica bounds (one replica per node); multi-host slices get placement COMPACT with
   `tpu_topology` (GKE ignores the topology without the policy) and one fixed-size pool per replica;
@@ -15,13 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from profiles.catalog import Shape
-from profiles.manifests_pod import BOOT_DISK_GB
+from profiles.catalog.catalog import Shape
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 NODE_SA_ROLES = ("roles/container.defaultNodeServiceAccount",)  # GKE's least-privilege node role
-REQUIRED_APIS = ("container.googleapis.com", "storage.googleapis.com", "monitoring.googleapis.com")
-MASTER_CIDR = "172.16.0.32/28"  # private control-plane range (Standard private clusters)
+BOOT_DISK_GB = 100  # accelerator node boot disk; the pod template sizes its ephemeral storage against it
 SYSTEM_POOL_NODES = (1, 3)
 NODE_POOL_CREATE_TIMEOUT = "60m"  # GPU/TPU pools can take > 30 min (reference iac-conventions.md section 6)
 
@@ -109,54 +106,3 @@ def system_pool_args(machine_type: str, node_sa: Any) -> dict[str, Any]:
     return {"name": "system", "initial_node_count": low, "node_config": _node_config(machine_type, node_sa, "system"),
             "autoscaling": {"total_min_node_count": low, "total_max_node_count": high, "location_policy": "BALANCED"},
             "management": {"auto_repair": True, "auto_upgrade": True}}
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    name: str
-    mode: str  # autopilot | standard
-    release_channel: str
-    private_nodes: bool
-    deletion_protection: bool
-
-
-def cluster_args(spec: ClusterSpec, project: str, region: str, node_sa: Any) -> dict[str, Any]:
-    """pulumi-gcp Cluster arguments. Autopilot gets no node_config (pulumi-gcp #2247: perpetual replace)."""
-    args: dict[str, Any] = {
-        "name": spec.name,
-        "project": project,
-        "location": region,
-        "release_channel": {"channel": spec.release_channel},
-        "deletion_protection": spec.deletion_protection,
-        "networking_mode": "VPC_NATIVE",
-        "ip_allocation_policy": {},
-    }
-    if spec.private_nodes:
-        args["private_cluster_config"] = {"enable_private_nodes": True, "enable_private_endpoint": False,
-                                          **({} if spec.mode == "autopilot" else {"master_ipv4_cidr_block": MASTER_CIDR})}
-    if spec.mode == "autopilot":
-        args["enable_autopilot"] = True
-        args["cluster_autoscaling"] = {"auto_provisioning_defaults": {"service_account": node_sa, "oauth_scopes": [CLOUD_PLATFORM]}}
-        return args
-    args.update({
-        "remove_default_node_pool": True,
-        "initial_node_count": 1,
-        "workload_identity_config": {"workload_pool": f"{project}.svc.id.goog"},
-        "addons_config": {"gcs_fuse_csi_driver_config": {"enabled": True},
-                          "horizontal_pod_autoscaling": {"disabled": False}},
-        "monitoring_config": {"enable_components": ["SYSTEM_COMPONENTS"], "managed_prometheus": {"enabled": True}},
-        "enable_shielded_nodes": True,
-        "node_config": {"shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
-                        "workload_metadata_config": {"mode": "GKE_METADATA"}, "service_account": node_sa,
-                        "oauth_scopes": [CLOUD_PLATFORM]},
-    })
-    return args
-
-
-def nat_args(region: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Cloud Router + NAT on the default network: private nodes still pull images and reach Hugging Face."""
-    router = {"region": region, "network": "default"}
-    nat = {"region": region, "nat_ip_allocate_option": "AUTO_ONLY",
-           "source_subnetwork_ip_ranges_to_nat": "ALL_SUBNETWORKS_ALL_IP_RANGES",
-           "log_config": {"enable": True, "filter": "ERRORS_ONLY"}}
-    return router, nat

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from profiles.bench_prom import GaugeSeries, parse_gauges
-from profiles.bench_prompts import HEADER_SAMPLE, PromptSource, corpus_text, header
-from profiles.bench_stats import RequestRecord
+from profiles.catalog.workload import poisson_arrivals
 from profiles.errors import UsageError
-from profiles.workload import poisson_arrivals
+from profiles.harness.prometheus import GaugeSeries, parse_gauges
+from profiles.harness.prompts import HEADER_SAMPLE, PromptSource, corpus_text, header
+from profiles.harness.records import RequestRecord
 
 APIS = {"completions": "/v1/completions", "chat": "/v1/chat/completions"}
 

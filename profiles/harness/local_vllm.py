@@ -17,7 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parent.parent / "profiles" / "data" / "prompt_corpus.txt"
+from profiles.catalog.csvdata import DATA_DIR
+
+CORPUS = DATA_DIR / "prompt_corpus.txt"
 SERVED_NAME = "tiny-llama"
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
 

@@ -1,4 +1,4 @@
-"""`make bench-client`: how much client time our load generator puts inside a TTFT, next to vLLM's client.
+"""Client overhead (`make bench-client`): how much client time our load generator puts inside a TTFT, next to vLLM's client.
 
 A local uvicorn/FastAPI server (127.0.0.1, stopped by PID at the end) streams a first SSE chunk 20 ms after
 each request, then five more. Alternating, `profiles.bench_client.send` (httpx) and an aiohttp client built
@@ -18,12 +18,11 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from profiles.errors import UsageError
 
 FIRST_CHUNK_S, REQUESTS = 0.020, 200
+OURS, THEIRS = "ours (httpx)", "vllm bench serve's (aiohttp)"
 SERVER = f'''
 import asyncio, json, sys
 from fastapi import FastAPI
@@ -65,8 +64,8 @@ async def _aiohttp_ttft(session, url: str, payload: dict) -> float:
 async def _measure(base: str) -> tuple[list[float], list[float]]:
     import aiohttp
 
-    from profiles.bench_client import Endpoint, _payload, client, send
-    from profiles.bench_stats import RequestRecord
+    from profiles.harness.client import Endpoint, _payload, client, send
+    from profiles.harness.records import RequestRecord
 
     endpoint, prompt = Endpoint(base, "m"), "hello " * 50
     ours, theirs = [], []
@@ -81,13 +80,13 @@ async def _measure(base: str) -> tuple[list[float], list[float]]:
     return ours, theirs
 
 
-def main() -> int:
+def measure() -> dict[str, float]:
+    """p50 TTFT in ms of each client against the local server; UsageError when the test extras are missing."""
     try:
         import aiohttp  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        print(f"ERROR: {exc.name} is not installed; run `make bench-client` (it installs the test extras)", file=sys.stderr)
-        return 2
+        raise UsageError(f"{exc.name} is not installed; run `make bench-client` (it installs the test extras)") from None
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], start_new_session=True)
     try:
@@ -100,12 +99,4 @@ def main() -> int:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
-    p50 = {name: statistics.median(v) * 1000 for name, v in (("ours (httpx)", ours), ("vllm bench serve's (aiohttp)", theirs))}
-    for name, value in p50.items():
-        print(f"{name:<30} p50 TTFT {value:6.2f} ms  (server waits {FIRST_CHUNK_S * 1000:.0f} ms; {REQUESTS} requests)")
-    print(f"client overhead, ours minus theirs: {p50['ours (httpx)'] - p50[list(p50)[1]]:+.2f} ms")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return {OURS: statistics.median(ours) * 1000, THEIRS: statistics.median(theirs) * 1000}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from profiles.files import atomic_path
-from profiles.selection import Targets
+from profiles.selection.ranking import Targets
 
 IDEAL_FRACTION = 0.8
 

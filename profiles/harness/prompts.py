@@ -15,7 +15,7 @@ import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from profiles.csvdata import DATA_DIR
+from profiles.catalog.csvdata import DATA_DIR
 from profiles.errors import UsageError
 
 CORPUS_PATH = DATA_DIR / "prompt_corpus.txt"

@@ -8,10 +8,9 @@ Failed and timed-out requests stay in the record and are counted; they have no l
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
-PERCENTILES = (50, 90, 99)
+from profiles.catalog.stats import distribution
 
 
 @dataclass
@@ -40,17 +39,6 @@ class RequestRecord:
         return asdict(self)
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (numpy's default method); None for no values."""
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
 @dataclass(frozen=True)
 class StageSummary:
     stage: int
@@ -75,15 +63,6 @@ class StageSummary:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def distribution(values_s: list[float]) -> dict[str, float | None]:
-    """Seconds in, milliseconds out: mean and the PERCENTILES (None when there are no values)."""
-    ms = [v * 1000 for v in values_s]
-    out: dict[str, float | None] = {"mean": sum(ms) / len(ms) if ms else None}
-    for q in PERCENTILES:
-        out[f"p{q}"] = percentile(ms, q)
-    return out
 
 
 def summarize(stage: int, load_type: str, load_value: float, records: list[RequestRecord],

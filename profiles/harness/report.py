@@ -13,13 +13,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.bench_run import RunConfig, RunResult
-from profiles.bench_stats import StageSummary
 from profiles.files import write_atomically
-from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
-from profiles.hpa import recommend as recommend_hpa
-from profiles.selection import Curve, Pricing, Targets, inflection, operating_point
-from profiles.store import ProfilePoint, render_csv
+from profiles.harness.records import StageSummary
+from profiles.harness.run import RunConfig, RunResult
+from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
+from profiles.selection.autoscaling import recommend as recommend_hpa
+from profiles.selection.ranking import Curve, Pricing, Targets, inflection, operating_point
+from profiles.store.store import ProfilePoint, render_csv
 
 HARNESS_VERSION = "bench-v1"
 
@@ -124,7 +124,7 @@ def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: An
     write_atomically(out_dir / "requests.jsonl",
                   "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in result.records))
     if plot and analysis.points:
-        from profiles.bench_plot import plot_curve
+        from profiles.harness.plot import plot_curve
 
         files["plot"] = str(out_dir / "plot.png")
         plot_curve(analysis, targets, out_dir / "plot.png", title=f"{cfg.endpoint.model} ({cfg.workload.name})")

@@ -14,10 +14,10 @@ import random
 import sys
 from dataclasses import dataclass, field
 
-from profiles.bench_client import Clock, Endpoint, Stage, StageResult, check_endpoint, client, run_stage, server_source
-from profiles.bench_prompts import PromptSource, local_source
-from profiles.bench_stats import RequestRecord, StageSummary, summarize
-from profiles.workload import Sample, Workload
+from profiles.catalog.workload import Sample, Workload
+from profiles.harness.client import Clock, Endpoint, Stage, StageResult, check_endpoint, client, run_stage, server_source
+from profiles.harness.prompts import PromptSource, local_source
+from profiles.harness.records import RequestRecord, StageSummary, summarize
 
 SWEEP_LOW, SWEEP_HIGH = 0.15, 1.5
 PLATEAU_GAIN = 1.08  # the top stage "still grows" when it beats the one below by more than 8 %

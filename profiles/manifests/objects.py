@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from profiles.errors import UsageError
-from profiles.hpa import metric_name
-from profiles.manifests_pod import HF_SECRET, HF_SECRET_KEY, PORT, ModelSource, PodSizing, pod_annotations, pod_spec, size_pod
-from profiles.serving import ServingPlan
+from profiles.manifests.pod import HF_SECRET, HF_SECRET_KEY, PORT, ModelSource, PodSizing, pod_annotations, pod_spec, size_pod
+from profiles.selection.autoscaling import metric_name
+from profiles.serving.plan import ServingPlan
 
 DOMAIN = "gke-inference.dev"
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "InternalLoadBalancer")

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from profiles.errors import UsageError
-from profiles.serving import ServingPlan
+from profiles.gke.node_pools import BOOT_DISK_GB
+from profiles.serving.plan import ServingPlan
 
 PORT = 8000
 GIB = 2**30
 RUN_AS = 10001  # a high, non-root UID (checkov CKV_K8S_40); no passwd entry needed, USER is set in the environment
 NODE_SHARE = 0.8  # of the node's vCPU and RAM requested: the pod owns every accelerator of its node
 HOST_RUNTIME_GIB = 16  # vLLM process RAM besides caches (tokenizer, workers, pinned buffers) - estimate
-BOOT_DISK_GB = 100  # accelerator node boot disk; the node pools the Pulumi program creates use this size
-EPHEMERAL_BUDGET_GIB = 70  # BOOT_DISK_GB minus images/system and the ~10 % eviction threshold - estimate
+EPHEMERAL_BUDGET_GIB = BOOT_DISK_GB - 30  # minus images/system (~20 GB) and the ~10 % eviction threshold - estimate
 WORK_GIB = 10  # /tmp + $HOME caches (torch compile, triton) per pod
 XLA_CACHE_GIB = 10
 CACHE_MARGIN = 1.1

@@ -10,9 +10,9 @@ import yaml
 
 from profiles import __version__
 from profiles.errors import UsageError
-from profiles.manifests import ManifestOptions
-from profiles.manifests_pod import HF_SECRET, HF_SECRET_KEY, PodSizing
-from profiles.serving import ServingPlan
+from profiles.manifests.objects import ManifestOptions
+from profiles.manifests.pod import HF_SECRET, HF_SECRET_KEY, PodSizing
+from profiles.serving.plan import ServingPlan
 
 OUTPUTS = ("manifest", "comments", "all")
 ADAPTER_URL = ("https://raw.githubusercontent.com/GoogleCloudPlatform/k8s-stackdriver/master/"

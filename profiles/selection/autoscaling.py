@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from profiles.errors import UsageError
-from profiles.store import ProfilePoint
+from profiles.store.store import ProfilePoint
 
 HPA_METRICS = {"vllm:num_requests_waiting": "num_requests_waiting", "vllm:kv_cache_usage_perc": "kv_cache_usage_perc"}
 DEFAULT_HPA_METRIC = "vllm:num_requests_waiting"

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.catalog import default_catalog
+from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError, unknown
-from profiles.explain import explain
-from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
-from profiles.hpa import recommend as recommend_hpa
-from profiles.selection import Candidate, Pricing, Ranking, Targets, rank
-from profiles.store import ProfileStore, select_versions
+from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
+from profiles.selection.autoscaling import recommend as recommend_hpa
+from profiles.selection.explain import explain
+from profiles.selection.ranking import Candidate, Pricing, Ranking, Targets, rank
+from profiles.store.store import ProfileStore, select_versions
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from profiles.selection import Candidate, Ranking, Targets, achievable
+from profiles.selection.ranking import Candidate, Ranking, Targets, achievable
 
 
 def _describe(c: Candidate) -> str:

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from profiles.catalog import Catalog, Price
-from profiles.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO, TokenCost, token_cost, weighted_throughput
-from profiles.store import ProfilePoint
+from profiles.catalog.catalog import Catalog, Price
+from profiles.selection.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO, TokenCost, token_cost, weighted_throughput
+from profiles.store.store import ProfilePoint
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.catalog import Accelerator, Catalog, MachineType, ServerImage, default_catalog
+from profiles.catalog.catalog import Accelerator, Catalog, MachineType, ServerImage, default_catalog
+from profiles.catalog.modelspec import ModelSpec
 from profiles.errors import UsageError, unknown
-from profiles.explain import no_match
-from profiles.hpa import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
-from profiles.hpa import recommend as recommend_hpa
-from profiles.modelspec import ModelSpec
-from profiles.selection import Candidate, Pricing, Targets, rank
-from profiles.sizing import Fit, fit, smallest_fit
-from profiles.store import ProfilePoint, ProfileStore, select_versions
+from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
+from profiles.selection.autoscaling import recommend as recommend_hpa
+from profiles.selection.explain import no_match
+from profiles.selection.ranking import Candidate, Pricing, Targets, rank
+from profiles.serving.sizing import Fit, fit, smallest_fit
+from profiles.store.store import ProfilePoint, ProfileStore, select_versions
 
 SUPPORTED_SERVERS = ("vllm",)
 NO_TARGETS, SPOT = Targets(), Pricing()

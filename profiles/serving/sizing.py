@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from profiles.catalog import Accelerator, Catalog, Shape
+from profiles.catalog.catalog import Accelerator, Catalog, Shape
+from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec
 from profiles.errors import UsageError
-from profiles.modelspec import DTYPE_BYTES, ModelSpec
 
 SIZING_VERSION = "sizing-v1"
 GB = 1e9

@@ -14,10 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 
-from profiles.catalog import PRICING_MODELS, default_catalog
+from profiles.catalog.catalog import PRICING_MODELS, default_catalog
 from profiles.errors import UsageError, closest
-from profiles.hpa import DEFAULT_HPA_METRIC, HPA_METRICS
-from profiles.manifests import SERVICE_TYPES
+from profiles.manifests.objects import SERVICE_TYPES
+from profiles.selection.autoscaling import DEFAULT_HPA_METRIC, HPA_METRICS
 
 NS = "gke-inference:"
 GCP = "gcp:"

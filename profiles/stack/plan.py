@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from profiles import __version__
-from profiles.catalog import Catalog, Price, default_catalog
-from profiles.cost import TokenCost, token_cost
+from profiles.catalog.catalog import Catalog, Price, default_catalog
 from profiles.errors import UsageError
-from profiles.gke import ClusterSpec, PoolSpec, accelerator_pools
-from profiles.manifests import ManifestOptions, build, namespace_object, resolve
-from profiles.manifests_pod import PORT, ModelSource
-from profiles.recommend import Recommendation, recommend
-from profiles.selection import Pricing, Targets
-from profiles.serving import ServingPlan, plan_serving
-from profiles.stack_config import GcpConfig, StackConfig
+from profiles.gke.cluster import ClusterSpec
+from profiles.gke.node_pools import PoolSpec, accelerator_pools
+from profiles.manifests.objects import ManifestOptions, build, namespace_object, resolve
+from profiles.manifests.pod import PORT, ModelSource
+from profiles.selection.choose import Recommendation, recommend
+from profiles.selection.cost import TokenCost, token_cost
+from profiles.selection.ranking import Pricing, Targets
+from profiles.serving.plan import ServingPlan, plan_serving
+from profiles.stack.config import GcpConfig, StackConfig
 
 TokenState = Literal["secret", "plaintext", "unset"]
 

@@ -1,26 +1,22 @@
-"""Turn ../shared/data/published_measurements*.csv into profiles/data/profiles/published.csv.
+"""The importer of published measurements: ../shared/data/published_measurements*.csv -> data/profiles/published.csv.
 
 Only rows that describe one serving replica on a GKE machine shape with a published throughput
 become profile points; every other row is reported with the reason it was left out. Derived
 values (input tokens/s, QPS, NTPOT) are computed from published columns only, and each row's
 `Derived` cell says which and how.
 
-Usage: python scripts/import_published.py [--shared DIR] [--check]
+`make import` / `make check-import` (scripts/import_published.py) run it.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from profiles.catalog import default_catalog  # noqa: E402
-from profiles.store import SHIPPED_DIR, ProfilePoint, render_csv  # noqa: E402
+from profiles.catalog.catalog import default_catalog
+from profiles.errors import UsageError
+from profiles.store.store import SHIPPED_DIR, ProfilePoint, render_csv
 
 OUT = SHIPPED_DIR / "published.csv"
 SHAREGPT = "Chatbot (ShareGPT)"
@@ -59,7 +55,7 @@ def server_and_version(raw: dict[str, str]) -> tuple[str, str]:
     if engine.startswith("vLLM"):
         found = re.search(r"\d+\.\d+\.\d+", version)
         return "vllm", found.group(0) if found else "unknown"
-    raise SystemExit(f"unmapped engine {engine!r} in row {raw['row_id']}")
+    raise UsageError(f"published_measurements.csv: unmapped engine {engine!r} in row {raw['row_id']}")
 
 
 def num(value: str) -> float | None:
@@ -133,23 +129,3 @@ def render(shared: Path) -> tuple[str, list[str]]:
         else:
             points.append(point)
     return render_csv(points), report
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the checked-in file is stale")
-    args = parser.parse_args()
-    text, report = render(args.shared)
-    if args.check:
-        stale = not OUT.exists() or OUT.read_text() != text
-        print(f"{OUT.relative_to(ROOT)} is {'STALE: run make import' if stale else 'up to date'}")
-        return 1 if stale else 0
-    OUT.write_text(text)
-    print("\n".join(report))
-    print(f"wrote {OUT.relative_to(ROOT)} ({text.count(chr(10)) - 1} rows)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

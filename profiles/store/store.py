@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.csvdata import DATA_DIR, Cell
+from profiles.catalog.csvdata import DATA_DIR, Cell
 from profiles.errors import UsageError
 
 PROFILES_ENV = "GKE_INFERENCE_PROFILES_DIR"

@@ -1,0 +1,73 @@
+"""argparse pieces every verb shares: a parser that raises instead of exiting, value converters, common flags."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from profiles.catalog.catalog import PRICING_MODELS
+from profiles.cli.printers import FORMAT_ALIASES, FORMATS
+from profiles.errors import UsageError
+from profiles.selection.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO
+from profiles.store.store import PROFILES_ENV
+
+USE_CASES = ("Advanced Customer Support", "Code Completion", "Text Summarization", "Chatbot (ShareGPT)",
+             "Text Generation", "Code Generation", "Deep Research")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so every error is one line."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"({self.prog}) {message}")
+
+
+def positive(kind: type):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"value '{text}' is not a {'whole ' if kind is int else ''}number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"value '{text}' must be greater than 0")
+        return value
+    convert.__name__ = f"positive {kind.__name__}"
+    return convert
+
+
+def choice(allowed: Sequence[str], aliases: dict[str, str] | None = None, fold: bool = False):
+    def convert(text: str) -> str:
+        value = (aliases or {}).get(text, text)
+        if fold:
+            value = next((a for a in allowed if a.lower() == value.lower() or a.lower().startswith(value.lower() + " ")), value)
+        if value not in allowed:
+            raise argparse.ArgumentTypeError(f"value '{text}' is not allowed; allowed: {', '.join(allowed)}")
+        return value
+    return convert
+
+
+def use_case_flag(p: argparse.ArgumentParser, **kwargs) -> None:
+    p.add_argument("--use-case", type=choice(USE_CASES, {"chatbot": "Chatbot (ShareGPT)"}, fold=True), **kwargs)
+
+
+def store_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profiles-dir", action="append", default=[], metavar="DIR",
+                   help=f"extra profile CSV directory (repeatable; also ${PROFILES_ENV}); measured > published > estimated")
+
+
+def format_flag(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--format", type=choice(FORMATS, FORMAT_ALIASES), default=default,
+                   help=f"{' | '.join(FORMATS)} (gcloud's profile / csvprofile accepted); default {default}")
+
+
+def pricing_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pricing-model", type=choice(PRICING_MODELS), default="spot",
+                   help="on-demand, spot, 1-year-cud, 3-years-cud (default spot, as the GIQ API)")
+    p.add_argument("--region", help="price region (default: us-east5, A3 machines us-central1, as GIQ)")
+    p.add_argument("--output-input-cost-ratio", type=positive(float), default=DEFAULT_OUTPUT_INPUT_COST_RATIO,
+                   help="how many times an output token costs an input token (default 4.0)")
+
+
+def verbs(groups, name: str, help_text: str):
+    """A command group (`models`, `manifests`, …) whose verbs are added to the returned subparsers."""
+    return groups.add_parser(name, help=help_text).add_subparsers(dest="verb", required=True, parser_class=Parser)
