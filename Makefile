@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 STACK  ?= dev
 
-.PHONY: plan test lint bench bench-client snapshots import check-import demo-benchmark calibrate accuracy profiles clean
+.PHONY: plan test test-fast lint bench bench-client snapshots import check-import demo-benchmark calibrate accuracy profiles clean
 
 $(VENV)/.runtime: requirements.txt constraints-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,12 @@ snapshots: $(VENV)/.runtime  ## refresh tests/snapshots/{dev,prod}.yaml after re
 	$(PY) scripts/plan.py --stack dev --output-dir tests/snapshots > /dev/null
 	$(PY) scripts/plan.py --stack prod --output-dir tests/snapshots > /dev/null
 
-test: $(VENV)/.test $(CHECKOV_VENV)/.installed  ## lint + every test
+test: $(VENV)/.test $(CHECKOV_VENV)/.installed  ## lint + every test: unit, integration and live tiers (CI runs this)
 	$(PY) -m ruff check .
 	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
+
+test-fast: $(VENV)/.test  ## the unit tier only (in-process, < 1 min): tests/unit
+	$(PY) -m pytest tests/unit
 
 lint: $(VENV)/.test
 	$(PY) -m ruff check .

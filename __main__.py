@@ -1,7 +1,8 @@
 """gke-inference: the cheapest accelerator setup that meets the stack's latency targets, deployed on GKE.
 
-Wiring only. `profiles.stack.plan` decides everything (accelerator, shape, node pools, Kubernetes objects,
-costs) before the first resource is registered, so a bad stack config stops with one message and creates nothing.
+Wiring only. `profiles.stack.plan.plan_stack` decides everything (accelerator, shape, node pools, Kubernetes
+objects, costs) before the first resource is registered and hands each component its spec, so a bad stack config
+stops with one message and creates nothing. The program reads the plan and, beside it, the encrypted hfToken.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from components.model_bucket import ModelBucket
 from components.project_apis import ProjectApis
 from components.vllm_service import VllmService
 from profiles.errors import UsageError
-from profiles.gke.cluster import REQUIRED_APIS
-from profiles.manifests.pod import size_pod
 from profiles.stack.config import NS, SECRET_KEYS, parse, parse_gcp
 from profiles.stack.plan import StackPlan, plan_stack
 
@@ -53,34 +52,29 @@ def _plan() -> StackPlan:
 
 
 plan = _plan()
-cfg, gcp_cfg = plan.cfg, plan.gcp
-project_number = gcp.organizations.get_project_output(project_id=gcp_cfg.project).number
+project_number = gcp.organizations.get_project_output(project_id=plan.apis.project).number
 
-apis = ProjectApis("apis", gcp_cfg.project, REQUIRED_APIS if cfg.enableApis else ())
-cluster = InferenceCluster(plan.cluster_name, gcp_cfg.project, gcp_cfg.region, plan.cluster, cfg.cluster.existing,
-                           plan.pools, cfg.cluster.systemMachineType, opts=pulumi.ResourceOptions(depends_on=[apis]))
+apis = ProjectApis("apis", plan.apis)
+cluster = InferenceCluster(plan.cluster.name, plan.cluster, opts=pulumi.ResourceOptions(depends_on=[apis]))
 k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
 
 ready: list[pulumi.Resource] = []
 if plan.namespace is not None:
     ready.append(kube_resource(plan.namespace, k8s_opts))
-if plan.options.source.from_bucket:
-    bucket = ModelBucket("models", gcp_cfg.project, project_number, cfg.modelSource.bucket, cfg.modelSource.create,
-                         gcp_cfg.region, cfg.namespace, plan.ksa, opts=pulumi.ResourceOptions(depends_on=[apis]))
+if plan.bucket is not None:
+    bucket = ModelBucket("models", plan.bucket, project_number, opts=pulumi.ResourceOptions(depends_on=[apis]))
     ready.append(bucket.reader)
-if plan.needs_hf_token:
-    ready.append(HuggingFaceSecret("hf-token", cfg.namespace, pulumi.Config().require_secret("hfToken"),
+if plan.hf_secret is not None:
+    ready.append(HuggingFaceSecret("hf-token", plan.hf_secret, pulumi.Config().require_secret("hfToken"),
                                    opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=ready[:1])))
-if plan.hpa:
-    ready.append(CustomMetricsAdapter("metrics-adapter", gcp_cfg.project, project_number, opts=k8s_opts))
-service = VllmService(plan.options.name, plan.workload, size_pod(plan.serving, plan.options.source).startup_budget_s,
-                      depends_on=ready, opts=k8s_opts)
+if plan.metrics_adapter is not None:
+    ready.append(CustomMetricsAdapter("metrics-adapter", plan.metrics_adapter, project_number, opts=k8s_opts))
+service = VllmService(plan.service.name, plan.service, depends_on=ready, opts=k8s_opts)
 
-outputs = plan.outputs()
-for key, value in outputs.items():
+for key, value in plan.outputs().items():
     pulumi.export(key, value)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
-if cfg.serviceType != "ClusterIP":
+if plan.service.load_balancer:
     pulumi.export("loadBalancerIp", service.service.status.apply(
         lambda s: (s.load_balancer.ingress or [None])[0].ip if s and s.load_balancer and s.load_balancer.ingress else None))

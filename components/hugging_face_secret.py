@@ -7,12 +7,14 @@ import pulumi
 
 from components.kube import kube_resource
 from profiles.manifests.objects import hf_secret_object
+from profiles.stack.specs import HuggingFaceSecretSpec
 
 
 class HuggingFaceSecret(pulumi.ComponentResource):
-    def __init__(self, name: str, namespace: str, token: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, spec: HuggingFaceSecretSpec, token: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("gke-inference:workload:HuggingFaceSecret", name, {}, opts)
         secret = pulumi.Output.secret(token)
-        self.secret = kube_resource(hf_secret_object(namespace, secret),
+        self.secret = kube_resource(hf_secret_object(spec.namespace, secret),
                                     pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData", "data"]))
         self.register_outputs({})

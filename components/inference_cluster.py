@@ -3,15 +3,14 @@ provider that authenticates with gke-gcloud-auth-plugin. Arguments come from pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from profiles.gke.cluster import ClusterSpec, cluster_args, nat_args
+from profiles.gke.cluster import cluster_args, nat_args
 from profiles.gke.kubeconfig import kubeconfig
-from profiles.gke.node_pools import NODE_POOL_CREATE_TIMEOUT, NODE_SA_ROLES, PoolSpec, pool_args, system_pool_args
+from profiles.gke.node_pools import NODE_POOL_CREATE_TIMEOUT, NODE_SA_ROLES, pool_args, system_pool_args
+from profiles.stack.specs import InferenceClusterSpec
 
 
 class InferenceCluster(pulumi.ComponentResource):
@@ -20,35 +19,35 @@ class InferenceCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
 
-    def __init__(self, name: str, project: str, region: str, spec: ClusterSpec | None, existing: str | None,
-                 pools: Sequence[PoolSpec], system_machine_type: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, spec: InferenceClusterSpec, opts: pulumi.ResourceOptions | None = None):
         super().__init__("gke-inference:cluster:InferenceCluster", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
+        project, region, created = spec.project, spec.region, spec.create
         self.node_pools: list[gcp.container.NodePool] = []
         node_sa = None
-        if spec is not None or pools:
+        if created is not None or spec.pools:
             node_sa = gcp.serviceaccount.Account(f"{name}-nodes", project=project, account_id=f"{name}-nodes"[:30],
                                                  display_name=f"GKE nodes of {name} (gke-inference)", opts=child)
             for i, role in enumerate(NODE_SA_ROLES):
                 gcp.projects.IAMMember(f"{name}-nodes-role-{i}", project=project, role=role,
                                        member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"), opts=child)
-        if spec is not None:
-            if spec.private_nodes:
+        if created is not None:
+            if created.private_nodes:
                 router_args, nat = nat_args(region)
                 router = gcp.compute.Router(f"{name}-router", project=project, **router_args, opts=child)
                 gcp.compute.RouterNat(f"{name}-nat", project=project, router=router.name, **nat, opts=child)
-            cluster = gcp.container.Cluster(name, **cluster_args(spec, project, region, node_sa.email), opts=child)
+            cluster = gcp.container.Cluster(name, **cluster_args(created, project, region, node_sa.email), opts=child)
             cluster_name, endpoint, ca = cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
-            if spec.mode == "standard":
+            if created.mode == "standard":
                 self.node_pools.append(gcp.container.NodePool(
                     f"{name}-system", cluster=cluster.name, location=region, project=project,
-                    **system_pool_args(system_machine_type, node_sa.email),
+                    **system_pool_args(spec.system_machine_type, node_sa.email),
                     opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"])))
         else:
-            found = gcp.container.get_cluster_output(name=existing, location=region, project=project)
+            found = gcp.container.get_cluster_output(name=spec.name, location=region, project=project)
             cluster_name, endpoint = found.name, found.endpoint
             ca = found.master_auths.apply(lambda auths: auths[0].cluster_ca_certificate)
-        for pool in pools:
+        for pool in spec.pools:
             # initialNodeCount only seeds the pool; changing it would replace a pool of accelerator nodes
             self.node_pools.append(gcp.container.NodePool(
                 f"{name}-{pool.name}", cluster=cluster_name, location=region, project=project,

@@ -1,5 +1,5 @@
-"""Custom Metrics Stackdriver Adapter as published upstream (profiles/metrics_adapter.py) plus
-roles/monitoring.viewer for its KSA principal; the program creates it only when it creates an HPA."""
+"""Custom Metrics Stackdriver Adapter as published upstream (profiles/gke/adapter.py) plus roles/monitoring.viewer
+for its KSA principal; the program creates it only when it creates an HPA."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.kube import kube_resource
-from profiles.gke.adapter import adapter_objects
-from profiles.gke.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, ksa_principal
+from profiles.gke.identity import ksa_principal
+from profiles.stack.specs import MetricsAdapterSpec
 
 
 class CustomMetricsAdapter(pulumi.ComponentResource):
-    def __init__(self, name: str, project: str, project_number: pulumi.Input[str],
+    def __init__(self, name: str, spec: MetricsAdapterSpec, project_number: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("gke-inference:monitoring:CustomMetricsAdapter", name, {}, opts)
         member = pulumi.Output.from_input(project_number).apply(
-            lambda n: ksa_principal(n, project, ADAPTER_NAMESPACE, ADAPTER_KSA))
-        self.viewer = gcp.projects.IAMMember(f"{name}-monitoring-viewer", project=project, role=ADAPTER_ROLE, member=member,
+            lambda n: ksa_principal(n, spec.project, spec.namespace, spec.ksa))
+        self.viewer = gcp.projects.IAMMember(f"{name}-monitoring-viewer", project=spec.project, role=spec.role, member=member,
                                              opts=pulumi.ResourceOptions(parent=self))
-        objects = adapter_objects()
-        namespace = kube_resource(objects[0], pulumi.ResourceOptions(parent=self))
+        namespace = kube_resource(spec.objects[0], pulumi.ResourceOptions(parent=self))
         rest = pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.viewer])
-        self.resources = [namespace] + [kube_resource(o, rest) for o in objects[1:]]
+        self.resources = [namespace] + [kube_resource(o, rest) for o in spec.objects[1:]]
         self.register_outputs({})

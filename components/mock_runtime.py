@@ -2,11 +2,15 @@
 
 The real SDK, pulumi-gcp and pulumi-kubernetes classes run; only the engine is replaced: each registration is
 recorded (type, name, parent, dependencies, inputs with secrets kept as markers) and answered with plausible
-outputs (a cluster endpoint, a service-account email, a project number).
+outputs (a cluster endpoint, a service-account email, a project number). The stack plan the program computed
+comes back with the run, so the offline plan (`make plan`) prints it without planning a second time.
+Not a component: it lives beside them because it imports Pulumi, which profiles/ never does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +31,7 @@ PROJECT = "gke-inference"
 SECRET = "[secret]"
 UNKNOWN = "(known after apply)"
 FAKE_PROJECT_NUMBER = "123456789012"
+PLACEHOLDER = "offline-plan-placeholder"  # stands in for an encrypted value; only ever seen as [secret]
 
 
 def redact(value: Any) -> Any:
@@ -61,6 +66,7 @@ class Run:
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     invokes: list[str] = field(default_factory=list)
+    plan: Any = None  # the program's StackPlan (its module global `plan`)
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -121,14 +127,25 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str]) -> R
     """Register the program for `stack` with `config` ({"ns:key": "value"}); raises what the program raises."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    _ensure_event_loop()
     run = Run()
     mocks = _Mocks(run)
     pulumi.runtime.set_all_config(config, secret_keys)
     ROOT_RESOURCE.set(None)  # a fresh stack resource per run, so outputs never carry over between runs in one process
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=_Monitor(mocks))
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__")))
+    program: dict[str, Any] = {}
+    _sync_await(run_pulumi_func(lambda: program.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__pulumi_program__"))))
+    run.plan = program.get("plan")
     run.outputs = {key: _sync_await(_resolve(value)) for key, value in get_root_resource().outputs.items()}
     return run
+
+
+def _ensure_event_loop() -> None:
+    """Pulumi's synchronous helpers use the thread's current event loop; after an `asyncio.run` there is none."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 async def _resolve(value: Any) -> Any:
@@ -137,3 +154,31 @@ async def _resolve(value: Any) -> Any:
     if await output.is_secret():
         return SECRET
     return redact(await output.future())
+
+
+def engine_config(raw: dict[str, Any], hf_token_key: str) -> tuple[dict[str, str], list[str], str]:
+    """Stack-file values as the engine passes them (strings, objects as JSON), the secret keys, and the hfToken
+    state as written: secret, plaintext or unset."""
+    config, secrets, token = {}, [], "unset"
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key], token = PLACEHOLDER, "secret" if key == hf_token_key else token
+            secrets.append(key)
+        else:
+            config[key] = value if isinstance(value, str) else json.dumps(value)
+            token = "plaintext" if key == hf_token_key else token
+    return config, secrets, token
+
+
+def offline_plan(stack_file: Path) -> tuple[Run, str]:
+    """The program run for a Pulumi.<stack>.yaml, and its hfToken state. An unset token that the stack needs is
+    planned with a placeholder secret (the summary says so; `pulumi up` refuses it); UsageError or pulumi.RunError
+    (one line) when the stack is refused."""
+    from profiles.stack.config import NS, namespace, parse, read_stack_file
+
+    stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    raw = read_stack_file(stack_file)
+    config, secrets, token = engine_config(raw, NS + "hfToken")
+    if token == "unset" and parse(namespace(raw, NS), stack_file.name).modelSource.type == "huggingface":
+        config[NS + "hfToken"], secrets = PLACEHOLDER, [*secrets, NS + "hfToken"]
+    return run_program(stack, config, secrets), token

@@ -58,9 +58,10 @@ def store_once() -> None:
 def big_store_loader(tmp: Path, size: int = 10_000):
     from dataclasses import replace
 
-    from profiles.store.store import ProfileStore, write_file
+    from profiles.store.store import ProfileStore
+    from profiles.store.write import write_file
 
-    shipped = ProfileStore.load().points
+    shipped = ProfileStore.load().points()
     write_file(tmp / "timing-only.csv",
                [replace(shipped[i % len(shipped)], model_server_version=f"timing-{i}") for i in range(size)])
     return lambda: ProfileStore.load([tmp])

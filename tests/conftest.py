@@ -1,4 +1,6 @@
-import os
+"""Shared fixtures. Tiers: tests/unit (in-process, `make test-fast`), tests/integration (processes, the Pulumi
+program under the mock runtime, plan snapshots), tests/live (a real vLLM, checkov; marked `live`)."""
+
 import sys
 from pathlib import Path
 
@@ -6,6 +8,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/tests/live/" in str(item.fspath):
+            item.add_marker(pytest.mark.live)
 
 
 @pytest.fixture(scope="session")
@@ -18,10 +26,3 @@ def shared_dir() -> Path | None:
 @pytest.fixture(autouse=True)
 def _no_user_profiles(monkeypatch):
     monkeypatch.delenv("GKE_INFERENCE_PROFILES_DIR", raising=False)
-
-
-def run_cli(*args: str, env: dict | None = None):
-    import subprocess
-
-    return subprocess.run([sys.executable, "-m", "profiles", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=60)

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
+
+import numpy as np
 
 PERCENTILES = (50, 90, 99)
 
 
-def percentile(values: list[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear-interpolated percentile (numpy's default method); None for no values."""
-    if not values:
+    if len(values) == 0:
         return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+    return float(np.percentile(values, q))
 
 
-def distribution(values_s: list[float]) -> dict[str, float | None]:
+def distribution(values_s: Sequence[float]) -> dict[str, float | None]:
     """Seconds in, milliseconds out: mean and the PERCENTILES (None when there are no values)."""
-    ms = [v * 1000 for v in values_s]
-    out: dict[str, float | None] = {"mean": sum(ms) / len(ms) if ms else None}
-    for q in PERCENTILES:
-        out[f"p{q}"] = percentile(ms, q)
-    return out
+    if len(values_s) == 0:
+        return {"mean": None, **{f"p{q}": None for q in PERCENTILES}}
+    ms = np.asarray(values_s, dtype=float) * 1000
+    return {"mean": float(ms.mean()), **{f"p{q}": float(v) for q, v in zip(PERCENTILES, np.percentile(ms, PERCENTILES), strict=True)}}

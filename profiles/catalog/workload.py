@@ -19,7 +19,6 @@ SHAREGPT_TABLE = {
     "input": {"min": 4, "median": 108, "mean": 226, "p90": 635, "p99": 887, "max": 1024},
     "output": {"min": 1, "median": 132, "mean": 195, "p90": 488, "p99": 778, "max": 1024},
 }
-SHAREGPT_SOURCE = "GKE Inference Quickstart overview, 'Benchmarking' ShareGPT input/output token table"
 
 
 @dataclass(frozen=True)

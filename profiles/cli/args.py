@@ -9,7 +9,7 @@ from profiles.catalog.catalog import PRICING_MODELS
 from profiles.cli.printers import FORMAT_ALIASES, FORMATS
 from profiles.errors import UsageError
 from profiles.selection.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO
-from profiles.store.store import PROFILES_ENV
+from profiles.store.dirs import PROFILES_ENV
 
 USE_CASES = ("Advanced Customer Support", "Code Completion", "Text Summarization", "Chatbot (ShareGPT)",
              "Text Generation", "Code Generation", "Deep Research")
@@ -68,6 +68,6 @@ def pricing_flags(p: argparse.ArgumentParser) -> None:
                    help="how many times an output token costs an input token (default 4.0)")
 
 
-def verbs(groups, name: str, help_text: str):
-    """A command group (`models`, `manifests`, …) whose verbs are added to the returned subparsers."""
-    return groups.add_parser(name, help=help_text).add_subparsers(dest="verb", required=True, parser_class=Parser)
+def verbs(command: argparse.ArgumentParser):
+    """The verbs of a command group (`models list`, `manifests create`, …) are added to the returned subparsers."""
+    return command.add_subparsers(dest="verb", required=True, parser_class=Parser)

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from profiles.catalog.catalog import default_catalog
 from profiles.catalog.workload import SHAREGPT, fixed, from_jsonl
-from profiles.cli.args import Parser, choice, positive
+from profiles.cli.args import choice, positive, verbs
 from profiles.cli.printers import Output, table
 from profiles.errors import UsageError
 from profiles.selection.ranking import Targets
-from profiles.store.store import PRECISIONS
+from profiles.store.points import PRECISIONS
 
 if TYPE_CHECKING:  # the harness (httpx, asyncio) loads only when `benchmark run` runs: other commands stay fast
     from profiles.harness.report import Analysis, Hardware
@@ -51,8 +51,8 @@ def number_list(kind: type):
     return convert
 
 
-def add_parser(groups) -> None:
-    bench = groups.add_parser("benchmark", help="measure an endpoint").add_subparsers(dest="verb", required=True, parser_class=Parser)
+def add_benchmark(command: argparse.ArgumentParser) -> None:
+    bench = verbs(command)
     p = bench.add_parser("run", help="load an OpenAI-compatible endpoint stage by stage; write a measured profile")
     p.add_argument("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8000 (kubectl port-forward)")
     p.add_argument("--model", required=True, help="served model name; also the profile's model (use the HF id)")
@@ -86,6 +86,9 @@ def add_parser(groups) -> None:
     p.add_argument("--hpa-buffer", type=float, default=0.2)
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.set_defaults(run=benchmark_run)
+
+
+ADDERS = {"benchmark": add_benchmark}
 
 
 def _workload(args: argparse.Namespace):

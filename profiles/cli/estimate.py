@@ -15,8 +15,7 @@ from profiles.estimator.estimate import Load, default_precision, estimate, prove
 JSON_KEYS = ("output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms")
 
 
-def add_parser(groups) -> None:
-    p = groups.add_parser("estimate", help="estimated throughput and latency of one load point (estimator)")
+def add_estimate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="catalog model or a path to a Hugging Face config.json")
     p.add_argument("--accelerator-type", required=True)
     p.add_argument("--accelerator-count", type=positive(int), required=True, help="GPUs or TPU chips of one replica")
@@ -30,6 +29,9 @@ def add_parser(groups) -> None:
     p.add_argument("--format", type=choice(("json", "table")), default="table")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=estimate_command)
+
+
+ADDERS = {"estimate": add_estimate}
 
 
 def estimate_command(args: argparse.Namespace) -> Output:

@@ -1,19 +1,31 @@
-"""`list` (profiles at their operating point, cheapest first) and `benchmarks list` (every load point)."""
+"""`list` (profiles at their operating point, cheapest first) and `benchmarks list` (every load point).
+
+The store (pandas) is imported when a verb runs, so commands that do not read profiles start without it.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from profiles.catalog.catalog import Catalog, default_catalog
 from profiles.cli.args import USE_CASES, choice, format_flag, positive, pricing_flags, store_flags, use_case_flag, verbs
 from profiles.cli.models import check_model
 from profiles.cli.printers import Output, num, render
 from profiles.errors import UsageError, unknown
-from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HPA_METRICS, recommend
+from profiles.selection.autoscaling import DEFAULT_BUFFER, hpa_settings
 from profiles.selection.cost import gcloud_amount, token_cost
 from profiles.selection.explain import explain
 from profiles.selection.ranking import Candidate, Pricing, Targets, rank
-from profiles.store.store import STORE_HEADER, ProfilePoint, ProfileStore, point_to_row, select_versions
+from profiles.serving.servers import hpa_metric, hpa_metric_names
+from profiles.serving.servers.vllm import VLLM
+from profiles.store.points import STORE_HEADER, ProfilePoint
+from profiles.store.write import point_to_row
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from profiles.store.store import ProfileStore
 
 LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M Output Tokens", "Output Tokens/s",
                 "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "Model Server", "Model Server Version", "Model",
@@ -21,8 +33,7 @@ LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M O
 LENGTH_TOLERANCE = 0.2  # gcloud: "within 20% of the specified one"
 
 
-def add_list_parser(groups) -> None:
-    p = groups.add_parser("list", help="profiles at their operating point, cheapest first")
+def add_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model")
     p.add_argument("--model-server")
     p.add_argument("--model-server-version", default="latest", help="latest (default, per configuration), all, or a version")
@@ -37,7 +48,7 @@ def add_list_parser(groups) -> None:
     p.add_argument("--target-input-length", type=positive(int), metavar="TOKENS", help="with --target-output-length: within 20%%")
     p.add_argument("--target-output-length", type=positive(int), metavar="TOKENS", help="with --target-input-length: within 20%%")
     p.add_argument("--explain", action="store_true", help="print why the first row won (and HPA settings) to stderr")
-    p.add_argument("--hpa-metric", type=choice(tuple(HPA_METRICS)), default=DEFAULT_HPA_METRIC)
+    p.add_argument("--hpa-metric", type=choice(hpa_metric_names()), default=VLLM.default_hpa_metric)
     p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER, help="fraction below the operating-point value (default 0.2)")
     p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS, for initial replicas in --explain")
     store_flags(p)
@@ -45,8 +56,8 @@ def add_list_parser(groups) -> None:
     p.set_defaults(run=profiles_list)
 
 
-def add_benchmarks_parser(groups) -> None:
-    p = verbs(groups, "benchmarks", "benchmark points").add_parser("list", help="every load point (CSV, gcloud's header first)")
+def add_benchmarks(command: argparse.ArgumentParser) -> None:
+    p = verbs(command).add_parser("list", help="every load point (CSV, gcloud's header first)")
     p.add_argument("--model", required=True)
     p.add_argument("--model-server", required=True)
     p.add_argument("--model-server-version", default="latest")
@@ -58,46 +69,45 @@ def add_benchmarks_parser(groups) -> None:
     p.set_defaults(run=benchmarks_list)
 
 
+ADDERS = {"list": add_list, "benchmarks": add_benchmarks}
+
+
 def _check_region(catalog: Catalog, region: str | None) -> None:
     regions = {r for m in catalog.machine_types.values() for r in m.regions}
     if region and region not in regions:
         raise unknown("--region", region, regions)
 
 
-def _filter(points: list[ProfilePoint], args: argparse.Namespace, catalog: Catalog) -> list[ProfilePoint]:
+def _filter(store: ProfileStore, args: argparse.Namespace, catalog: Catalog) -> ProfileStore:
     """Flag filters common to `list` and `benchmarks list`, then model-server-version selection."""
-    if getattr(args, "accelerator_type", None):
-        catalog.accelerator(args.accelerator_type)
-    if getattr(args, "instance_type", None) and args.instance_type not in catalog.machine_types:
-        raise unknown("--instance-type", args.instance_type, catalog.machine_types)
-    servers = {p.model_server for p in points if not args.model or p.model == args.model}
+    accelerator, instance = getattr(args, "accelerator_type", None), getattr(args, "instance_type", None)
+    if accelerator:
+        catalog.accelerator(accelerator)
+    if instance and instance not in catalog.machine_types:
+        raise unknown("--instance-type", instance, catalog.machine_types)
+    servers = set(store.where(model=args.model).frame["model_server"])
     if args.model_server and args.model_server not in servers:
         raise unknown("--model-server", args.model_server, servers)
-    keep = [p for p in points
-            if (not args.model or p.model == args.model)
-            and (not args.model_server or p.model_server == args.model_server)
-            and (not getattr(args, "accelerator_type", None) or p.accelerator_type == args.accelerator_type)
-            and (not getattr(args, "instance_type", None) or p.instance_type == args.instance_type)
-            and (not args.use_case or p.use_case == args.use_case)
-            and (not args.region or _offered(catalog, p.instance_type, args.region))]
+    keep = store.where(model=args.model, model_server=args.model_server, accelerator_type=accelerator, instance_type=instance,
+                       use_case=args.use_case)
+    if args.region:
+        offered = [m.machine_type for m in catalog.machine_types.values() if args.region in m.regions]
+        keep = keep.mask(keep.frame["instance_type"].isin(offered))
     lengths = (getattr(args, "target_input_length", None), getattr(args, "target_output_length", None))
     if any(lengths):
         if not all(lengths):
             raise UsageError("--target-input-length and --target-output-length: each only works alongside the other")
-        keep = [p for p in keep if _within(p.input_length, lengths[0]) and _within(p.output_length, lengths[1])]
-    versions = {p.model_server_version for p in keep}
+        frame = keep.frame
+        keep = keep.mask(_within(frame["input_length"], lengths[0]) & _within(frame["output_length"], lengths[1]))
+    versions = set(keep.frame["model_server_version"])
     if args.model_server_version not in ("latest", "all") and args.model_server_version not in versions:
         raise unknown("--model-server-version", args.model_server_version, versions | {"latest", "all"})
-    return select_versions(keep, args.model_server_version)
+    return keep.select_versions(args.model_server_version)
 
 
-def _offered(catalog: Catalog, machine_type: str, region: str) -> bool:
-    machine = catalog.machine_types.get(machine_type)
-    return machine is not None and region in machine.regions
-
-
-def _within(value: float | None, target: int) -> bool:
-    return value is not None and abs(value - target) <= LENGTH_TOLERANCE * target
+def _within(values: pd.Series, target: int) -> pd.Series:
+    """Lengths within gcloud's 20 % of the target (unknown lengths never are)."""
+    return (values - target).abs() <= LENGTH_TOLERANCE * target
 
 
 def _pricing(args: argparse.Namespace) -> Pricing:
@@ -143,6 +153,8 @@ def _targets(args: argparse.Namespace) -> Targets:
 
 
 def profiles_list(args: argparse.Namespace) -> Output:
+    from profiles.store.store import ProfileStore
+
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
     check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
@@ -150,7 +162,7 @@ def profiles_list(args: argparse.Namespace) -> Output:
         return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
                           "add measured ones with --profiles-dir).\nListed 0 items.")
     targets = _targets(args)
-    ranking = rank(catalog, _filter(store.points, args, catalog), targets, _pricing(args))
+    ranking = rank(catalog, _filter(store, args, catalog).curves(), targets, _pricing(args))
     rows = [_list_row(c) for c in ranking.candidates]
     text = render(rows, [_list_record(c) for c in ranking.candidates], LIST_COLUMNS, args.format)
     notes = []
@@ -162,8 +174,10 @@ def profiles_list(args: argparse.Namespace) -> Output:
         notes.append("Listed 0 items.")
     elif args.explain:
         notes.append(explain(ranking, targets))
-        plan = recommend(ranking.candidates[0].point, args.hpa_metric, args.hpa_buffer, args.peak_qps)
-        notes.append(f"HPA: {plan.reason}.")
+        server, metric = hpa_metric(args.hpa_metric)
+        hpa = hpa_settings(ranking.candidates[0].point, metric, args.hpa_buffer, args.peak_qps,
+                           fallback=server.hpa_fallback(metric))
+        notes.append(f"HPA: {hpa.reason}.")
     return Output(text, "\n".join(notes))
 
 
@@ -179,10 +193,12 @@ def _benchmark_row(p: ProfilePoint, catalog: Catalog, pricing: Pricing) -> dict[
 
 
 def benchmarks_list(args: argparse.Namespace) -> Output:
+    from profiles.store.store import ProfileStore
+
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
     check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
-    points = sorted(_filter(store.points, args, catalog), key=lambda p: (str(p.config_key), p.model_server_version, p.load_order))
+    points = sorted(_filter(store, args, catalog).points(), key=lambda p: (str(p.config_key), p.model_server_version, p.load_order))
     pricing = _pricing(args)
     rows = [_benchmark_row(p, catalog, pricing) for p in points]
     note = "" if rows else "Listed 0 items."

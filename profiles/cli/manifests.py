@@ -10,16 +10,19 @@ from profiles.cli.args import choice, positive, store_flags, use_case_flag, verb
 from profiles.cli.printers import Output
 from profiles.errors import UsageError
 from profiles.files import write_atomically
-from profiles.manifests.objects import SERVICE_TYPES, ManifestOptions, build, parse_bucket_uri, resolve
-from profiles.manifests.pod import ModelSource, size_pod
+from profiles.manifests.objects import SERVICE_TYPES, ManifestOptions, build, resolve
+from profiles.manifests.pod import size_pod
 from profiles.manifests.render import OUTPUTS, comments, generated_on, generator, render
-from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HPA_METRICS
+from profiles.selection.autoscaling import DEFAULT_BUFFER
 from profiles.selection.ranking import Pricing, Targets
-from profiles.serving.plan import plan_serving
+from profiles.serving.plan import ServingRequest, plan_serving
+from profiles.serving.servers import hpa_metric_names
+from profiles.serving.servers.vllm import VLLM
+from profiles.serving.source import ModelSource, parse_bucket_uri
 
 
-def add_parser(groups) -> None:
-    p = verbs(groups, "manifests", "Kubernetes manifests").add_parser(
+def add_manifests(command: argparse.ArgumentParser) -> None:
+    p = verbs(command).add_parser(
         "create", help="vLLM Deployment, Service, PodMonitoring, PDB and (with a met target) HPA")
     p.add_argument("--model", required=True, help="catalog model (Hugging Face id)")
     p.add_argument("--model-server", default="vllm", help="vllm (the only server with a pinned image)")
@@ -41,13 +44,16 @@ def add_parser(groups) -> None:
     p.add_argument("--spot", action="store_true", help="schedule on Spot capacity (nodeSelector + toleration)")
     p.add_argument("--surge", type=int, default=0, help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
     p.add_argument("--pricing-model", type=choice(PRICING_MODELS), default="spot", help="prices used to rank profiles")
-    p.add_argument("--hpa-metric", type=choice(tuple(HPA_METRICS)), default=DEFAULT_HPA_METRIC)
+    p.add_argument("--hpa-metric", type=choice(hpa_metric_names()), default=VLLM.default_hpa_metric)
     p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER)
     p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS: initial replicas")
     p.add_argument("--min-replicas", type=positive(int), default=1)
     p.add_argument("--max-replicas", type=positive(int))
     store_flags(p)
     p.set_defaults(run=manifests_create)
+
+
+ADDERS = {"manifests": add_manifests}
 
 
 def write_output_path(path: Path, text: str) -> None:
@@ -61,18 +67,21 @@ def write_output_path(path: Path, text: str) -> None:
 
 
 def manifests_create(args: argparse.Namespace) -> Output:
+    from profiles.store.store import ProfileStore  # pandas: only when the verb runs
+
     targets = Targets(ntpot_ms=args.target_ntpot_milliseconds, ttft_ms=args.target_ttft_milliseconds,
                       itl_ms=args.target_itl_milliseconds)
-    plan = plan_serving(args.model, args.accelerator_type, args.model_server, args.model_server_version, targets,
-                        Pricing(args.pricing_model), args.max_model_len, args.hpa_metric, args.hpa_buffer, args.peak_qps,
-                        args.min_replicas, args.max_replicas, args.profiles_dir, args.use_case)
+    request = ServingRequest(args.model, args.accelerator_type, args.model_server, args.model_server_version, targets,
+                             Pricing(args.pricing_model), args.max_model_len, args.hpa_metric, args.hpa_buffer, args.peak_qps,
+                             args.min_replicas, args.max_replicas, args.use_case)
+    serving = plan_serving(request, ProfileStore.load(args.profiles_dir))
     source = parse_bucket_uri(args.model_bucket_uri) if args.model_bucket_uri else ModelSource()
     date = generated_on()
-    opts = resolve(plan, ManifestOptions(name=args.name or "", namespace=args.namespace, source=source,
-                                         service_type=args.service_type, autopilot=args.autopilot, spot=args.spot,
-                                         surge=args.surge, generated_by=generator(plan, date)))
-    objects = build(plan, opts)
-    text = render(objects, comments(plan, opts, size_pod(plan, source), date), args.output)
+    opts = resolve(serving, ManifestOptions(name=args.name or "", namespace=args.namespace, source=source,
+                                            service_type=args.service_type, autopilot=args.autopilot, spot=args.spot,
+                                            surge=args.surge, generated_by=generator(serving, date)))
+    size = size_pod(serving, source)
+    text = render(build(serving, opts, size), comments(serving, opts, size, date), args.output)
     if args.output_path:
         write_output_path(Path(args.output_path), text)
         return Output("", f"Output saved to {args.output_path}")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from profiles.catalog.catalog import Catalog, default_catalog
 from profiles.cli.args import format_flag, store_flags, verbs
 from profiles.cli.printers import Output, render
 from profiles.errors import unknown
-from profiles.store.store import ProfileStore
+
+if TYPE_CHECKING:  # the store (pandas) is imported when a verb runs
+    from profiles.store.store import ProfileStore
 
 
-def add_parsers(groups) -> None:
-    models = verbs(groups, "models", "models with profiles")
+def add_models(command: argparse.ArgumentParser) -> None:
+    models = verbs(command)
     p = models.add_parser("list", help="list models that have profiles (--catalog: every catalog model)")
     p.add_argument("--catalog", action="store_true", help="every catalog model with its architecture, profiled or not")
     store_flags(p)
@@ -24,16 +27,23 @@ def add_parsers(groups) -> None:
     format_flag(p, "yaml")
     p.set_defaults(run=models_describe)
 
-    p = verbs(groups, "model-servers", "model servers").add_parser("list", help="model servers with profiles for a model")
+
+def add_model_servers(command: argparse.ArgumentParser) -> None:
+    p = verbs(command).add_parser("list", help="model servers with profiles for a model")
     p.add_argument("--model", required=True)
     store_flags(p)
     p.set_defaults(run=model_servers_list)
 
-    p = verbs(groups, "model-server-versions", "model server versions").add_parser("list", help="versions with profiles, newest first")
+
+def add_model_server_versions(command: argparse.ArgumentParser) -> None:
+    p = verbs(command).add_parser("list", help="versions with profiles, newest first")
     p.add_argument("--model", required=True)
     p.add_argument("--model-server", required=True)
     store_flags(p)
     p.set_defaults(run=model_server_versions_list)
+
+
+ADDERS = {"models": add_models, "model-servers": add_model_servers, "model-server-versions": add_model_server_versions}
 
 
 def check_model(store: ProfileStore, catalog: Catalog, model: str | None) -> None:
@@ -43,11 +53,13 @@ def check_model(store: ProfileStore, catalog: Catalog, model: str | None) -> Non
 
 
 def models_list(args: argparse.Namespace) -> Output:
+    from profiles.store.store import ProfileStore
+
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
     profiled = store.models()
     if not args.catalog:
         return Output(render([{"Model": m} for m in profiled], [{"model": m} for m in profiled], ("Model",), args.format))
-    counts = {m: sum(1 for p in store.points if p.model == m) for m in profiled}
+    counts = store.frame["model"].value_counts().to_dict()
     columns = ("Model", "Architecture", "Params (B)", "Active (B)", "Layers", "KV Heads", "Head Dim", "Max Context",
                "KV KiB/token", "Dtype", "GIQ", "Profile Points", "Confidence")
     rows, records = [], []
@@ -71,12 +83,16 @@ def models_describe(args: argparse.Namespace) -> Output:
 
 
 def model_servers_list(args: argparse.Namespace) -> Output:
+    from profiles.store.store import ProfileStore
+
     store = ProfileStore.load(args.profiles_dir)
     check_model(store, default_catalog(), args.model)
     return Output("".join(f"{s}\n" for s in store.model_servers(args.model)))
 
 
 def model_server_versions_list(args: argparse.Namespace) -> Output:
+    from profiles.store.store import ProfileStore
+
     store = ProfileStore.load(args.profiles_dir)
     check_model(store, default_catalog(), args.model)
     servers = store.model_servers(args.model)

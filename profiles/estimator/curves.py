@@ -19,7 +19,9 @@ from profiles.catalog.workload import SHAREGPT
 from profiles.errors import UsageError
 from profiles.estimator.estimate import VLLM_VERSION, Estimate, Load, default_precision, estimate, provenance
 from profiles.estimator.step_time import MODEL_VERSION
-from profiles.store.store import SHIPPED_DIR, ProfilePoint, write_file
+from profiles.store.dirs import SHIPPED_DIR
+from profiles.store.points import ProfilePoint
+from profiles.store.write import write_file
 
 GPUS = ("nvidia-l4", "nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb", "nvidia-h200-141gb")
 TPUS = ("tpu-v5-lite-podslice", "tpu-v6e-slice")

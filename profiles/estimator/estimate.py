@@ -1,8 +1,8 @@
 """Estimated latency-throughput points for any model x accelerator: memory fit, step model, scheduler simulation.
 
-The memory side is sizing.py's fit (weights + runtime + KV cache in gpu-memory-utilization x HBM; KV capacity
+The memory side is serving/sizing.py's fit (weights + runtime + KV cache in gpu-memory-utilization x HBM; KV capacity
 in tokens); the scheduler limits are vLLM 0.32.0's defaults for the accelerator; the step time is
-estimate_model.py with efficiencies fitted by `make calibrate` (data/estimator_coefficients.csv).
+step_time.py with efficiencies fitted by `make calibrate` (data/estimator_coefficients.csv).
 """
 
 from __future__ import annotations

@@ -38,7 +38,6 @@ class SimLimits:
 class SimResult:
     requests: list[tuple[float, float, float, int, int]]  # (arrival, first token, end, prompt, output)
     makespan: float
-    first_arrival: float
     mean_waiting: float
     mean_running: float
     mean_kv_usage: float
@@ -138,5 +137,5 @@ def simulate(model: StepModel, limits: SimLimits, lengths: list[tuple[int, int]]
     first = min(r.arrival for r in finished)
     span = max(r.end for r in finished) - first
     busy = t - first if t > first else 1e-12
-    return SimResult([(r.arrival, r.first, r.end, r.prompt, r.output) for r in finished], span, first,
+    return SimResult([(r.arrival, r.first, r.end, r.prompt, r.output) for r in finished], span,
                      areas[0] / busy, areas[1] / busy, min(areas[2] / busy / cap, 1.0))

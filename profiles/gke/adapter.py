@@ -34,3 +34,8 @@ def adapter_objects(path: Path = ADAPTER_FILE) -> tuple[dict, ...]:
             if len(tag) < 2 or tag[1] in ("", "latest"):
                 raise UsageError(f"{path.name}: image '{container['image']}' is not pinned to a fixed tag")
     return objects
+
+
+def metric_name(metric: str) -> str:
+    """Cloud Monitoring name the adapter serves for a server gauge: prometheus.googleapis.com|NAME|gauge."""
+    return f"prometheus.googleapis.com|{metric}|gauge"

@@ -11,11 +11,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-GAUGES = {
-    "vllm:num_requests_waiting": "sum",
-    "vllm:num_requests_running": "sum",
-    "vllm:kv_cache_usage_perc": "mean",
-}
+from profiles.serving.servers.vllm import VLLM
+
+GAUGES = {g.name: g.combine for g in VLLM.gauges}  # name -> how per-engine series combine (sum | mean)
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 

@@ -2,7 +2,7 @@
 
 The stages become `measured` ProfilePoints of one curve, so the inflection point, the operating point
 for latency targets and the HPA target come from the same code as for shipped profiles
-(selection.py, hpa.py). Files are written to a temporary name and renamed, so a failed run never
+(selection/ranking.py, selection/autoscaling.py). Files are written to a temporary name and renamed, so a failed run never
 leaves a half-written profile behind.
 """
 
@@ -16,10 +16,11 @@ from pathlib import Path
 from profiles.files import write_atomically
 from profiles.harness.records import StageSummary
 from profiles.harness.run import RunConfig, RunResult
-from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
-from profiles.selection.autoscaling import recommend as recommend_hpa
-from profiles.selection.ranking import Curve, Pricing, Targets, inflection, operating_point
-from profiles.store.store import ProfilePoint, render_csv
+from profiles.selection.autoscaling import DEFAULT_BUFFER, HpaSettings, hpa_settings
+from profiles.selection.ranking import Pricing, Targets, inflection, operating_point
+from profiles.serving.servers.vllm import VLLM
+from profiles.store.points import Curve, ProfilePoint
+from profiles.store.write import render_csv
 
 HARNESS_VERSION = "bench-v1"
 
@@ -41,7 +42,7 @@ class Analysis:
     inflection: ProfilePoint | None
     operating: ProfilePoint | None
     operating_rule: str
-    hpa: dict[str, HpaPlan]
+    hpa: dict[str, HpaSettings]
 
 
 def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, model_server: str, date: str) -> ProfilePoint:
@@ -56,9 +57,7 @@ def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, mod
         load_type=s.load_type, load_value=s.load_value, output_tps=s.output_tps, input_tps=s.input_tps, qps=s.qps,
         ntpot_ms=s.p("ntpot"), ttft_ms=s.p("ttft"), itl_ms=s.p("itl"),
         ntpot_p90_ms=s.p("ntpot", 90), ttft_p90_ms=s.p("ttft", 90), itl_p90_ms=s.p("itl", 90),
-        num_requests_waiting=s.server.get("vllm:num_requests_waiting"),
-        kv_cache_usage_perc=_fraction(s.server.get("vllm:kv_cache_usage_perc")),
-        num_requests_running=s.server.get("vllm:num_requests_running"),
+        **_server_means(s),
         provenance="measured", source_id=f"stage{s.stage}",
         source=(f"measured by `python -m profiles benchmark run` ({HARNESS_VERSION}) against {cfg.endpoint.base_url} "
                 f"{cfg.endpoint.api}; {cfg.workload.name}; {s.completed}/{s.requests} requests ok "
@@ -66,6 +65,13 @@ def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, mod
         derived="QPS and tokens/s = completed requests / (last end - first send); latencies are p50s",
         date=date,
     )
+
+
+def _server_means(s: StageSummary) -> dict[str, float | None]:
+    """The stage's gauge means under their point fields; the cache usage clamped to a fraction."""
+    means = {g.field: s.server.get(g.name) for g in VLLM.gauges}
+    means["kv_cache_usage_perc"] = _fraction(means["kv_cache_usage_perc"])
+    return means
 
 
 def _fraction(value: float | None) -> float | None:
@@ -84,8 +90,7 @@ def analyse(result: RunResult, cfg: RunConfig, hw: Hardware, model_server: str, 
     picked = operating_point(curve, targets, Pricing())
     operating, rule = picked if picked else (None, f"no stage meets {targets.describe()}")
     chosen = operating or knee
-    hpa = {metric: recommend_hpa(chosen, metric, hpa_buffer)
-           for metric in (DEFAULT_HPA_METRIC, "vllm:kv_cache_usage_perc")}
+    hpa = {m.name: hpa_settings(chosen, m, hpa_buffer, fallback=VLLM.hpa_fallback(m)) for m in VLLM.hpa_metrics}
     return Analysis(points, knee, operating, rule, hpa)
 
 

@@ -1,4 +1,4 @@
-"""One builder for the Kubernetes objects of a vLLM deployment, used by `manifests create` and by Pulumi.
+"""One builder for the Kubernetes objects of a model-server deployment, used by `manifests create` and by Pulumi.
 
 Objects are plain dicts. Values the caller passes in (namespace, bucket, service-account name) are placed
 as given and never inspected, so a Pulumi Output flows through unchanged.
@@ -13,22 +13,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from profiles.errors import UsageError
-from profiles.manifests.pod import HF_SECRET, HF_SECRET_KEY, PORT, ModelSource, PodSizing, pod_annotations, pod_spec, size_pod
-from profiles.selection.autoscaling import metric_name
-from profiles.serving.plan import ServingPlan
+from profiles.gke.adapter import metric_name
+from profiles.manifests.pod import PodSizing, pod_annotations, pod_spec
+from profiles.serving.source import HF_SECRET, HF_SECRET_KEY, ModelSource
+
+if TYPE_CHECKING:
+    from profiles.serving.plan import ServingPlan
 
 DOMAIN = "gke-inference.dev"
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "InternalLoadBalancer")
 SCALE_UP_WINDOW_S, SCALE_DOWN_WINDOW_S = 0, 300  # HPA defaults kept explicit (GKE autoscaling best practices)
-GCS_URI = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])(?:/(.*))?$")
 
 
 @dataclass(frozen=True)
 class ManifestOptions:
-    name: str = ""  # default: vllm-<model>
+    name: str = ""  # default: <server>-<model>
     namespace: Any = "default"
     source: ModelSource = field(default_factory=ModelSource)
     service_type: str = "ClusterIP"
@@ -37,16 +39,8 @@ class ManifestOptions:
     spot: bool = False
     reservation: str = ""  # Autopilot: a specific Compute Engine reservation the pods select
     surge: int = 0  # spare accelerator nodes a rolling update may use
-    replicas: int | None = None  # default: the HPA plan's initial replicas
+    replicas: int | None = None  # default: the HPA settings' initial replicas
     generated_by: str = ""  # the version annotation's value
-
-
-def parse_bucket_uri(uri: str, key: str = "--model-bucket-uri") -> ModelSource:
-    """gs://BUCKET[/PATH] -> ModelSource; the path must hold config.json and the weights."""
-    match = GCS_URI.match(uri.rstrip("/"))
-    if not match:
-        raise UsageError(f"{key}: '{uri}' is not gs://BUCKET[/PATH] with a valid bucket name")
-    return ModelSource(match.group(1), match.group(2) or "")
 
 
 def slug(text: str, limit: int = 63) -> str:
@@ -55,18 +49,18 @@ def slug(text: str, limit: int = 63) -> str:
     return value[:limit].rstrip("-") or "model"
 
 
-def default_name(plan: ServingPlan) -> str:
-    return slug("vllm-" + plan.model.model.rsplit("/", 1)[-1], 50)
+def default_name(serving: ServingPlan) -> str:
+    return slug(f"{serving.server.name}-" + serving.model.model.rsplit("/", 1)[-1], 50)
 
 
-def labels(plan: ServingPlan, name: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name, "app.kubernetes.io/component": "model-server",
-            "app.kubernetes.io/part-of": "gke-inference", "app.kubernetes.io/version": plan.image.version,
-            "ai.gke.io/model": slug(plan.model.model), "ai.gke.io/inference-server": "vllm"}
+def labels(serving: ServingPlan, name: str) -> dict[str, str]:
+    return {**_selector(serving, name), "app.kubernetes.io/component": "model-server",
+            "app.kubernetes.io/part-of": "gke-inference", "app.kubernetes.io/version": serving.image.version,
+            "ai.gke.io/model": slug(serving.model.model), "ai.gke.io/inference-server": serving.server.name}
 
 
-def _meta(name: str, namespace: Any, plan: ServingPlan, annotations: dict | None = None) -> dict:
-    meta = {"name": name, "namespace": namespace, "labels": labels(plan, name)}
+def _meta(name: str, namespace: Any, serving: ServingPlan, annotations: dict | None = None) -> dict:
+    meta = {"name": name, "namespace": namespace, "labels": labels(serving, name)}
     if annotations:
         meta["annotations"] = annotations
     return meta
@@ -81,74 +75,74 @@ def _ksa(opts: ManifestOptions, name: str) -> Any:
     return name if opts.service_account is None else opts.service_account  # no truthiness test: may be an Output
 
 
-def _selector(name: str) -> dict:
-    return {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name}
+def _selector(serving: ServingPlan, name: str) -> dict:
+    return {"app.kubernetes.io/name": serving.server.container, "app.kubernetes.io/instance": name}
 
 
-def deployment(plan: ServingPlan, opts: ManifestOptions, name: str, size: PodSizing) -> dict:
-    replicas = opts.replicas or (plan.hpa.initial_replicas if plan.hpa_enabled else plan.hpa.min_replicas)
+def deployment(serving: ServingPlan, opts: ManifestOptions, name: str, size: PodSizing) -> dict:
+    replicas = opts.replicas or (serving.hpa.initial_replicas if serving.hpa_enabled else serving.hpa.min_replicas)
     strategy = {"type": "Recreate"} if opts.surge <= 0 else {
         "type": "RollingUpdate", "rollingUpdate": {"maxSurge": opts.surge, "maxUnavailable": 0}}
-    annotations = {f"{DOMAIN}/version": opts.generated_by, f"{DOMAIN}/profile": plan.basis, f"{DOMAIN}/hpa": plan.hpa_note}
-    template_meta: dict = {"labels": labels(plan, name)}
+    annotations = {f"{DOMAIN}/version": opts.generated_by, f"{DOMAIN}/profile": serving.basis, f"{DOMAIN}/hpa": serving.hpa_note}
+    template_meta: dict = {"labels": labels(serving, name)}
     if pod_annotations(opts.source, opts.autopilot):
         template_meta["annotations"] = pod_annotations(opts.source, opts.autopilot)
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": _meta(name, opts.namespace, plan, annotations),
+        "metadata": _meta(name, opts.namespace, serving, annotations),
         "spec": {
             "replicas": replicas,
             "revisionHistoryLimit": 3,
             "progressDeadlineSeconds": size.startup_budget_s + 600,
             "strategy": strategy,
-            "selector": {"matchLabels": _selector(name)},
+            "selector": {"matchLabels": _selector(serving, name)},
             "template": {"metadata": template_meta,
-                         "spec": pod_spec(plan, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation)},
+                         "spec": pod_spec(serving, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation)},
         },
     }
 
 
-def service(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+def service(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
     if opts.service_type not in SERVICE_TYPES:
         raise UsageError(f"--service-type: unknown value '{opts.service_type}'; allowed: {', '.join(SERVICE_TYPES)}")
     annotations = {"networking.gke.io/load-balancer-type": "Internal"} if opts.service_type == "InternalLoadBalancer" else None
     kind = "ClusterIP" if opts.service_type == "ClusterIP" else "LoadBalancer"
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, opts.namespace, plan, annotations),
-            "spec": {"type": kind, "selector": _selector(name),
-                     "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]}}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, opts.namespace, serving, annotations),
+            "spec": {"type": kind, "selector": _selector(serving, name),
+                     "ports": [{"name": "http", "port": serving.server.port, "targetPort": "http", "protocol": "TCP"}]}}
 
 
-def service_account(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+def service_account(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
     """The KSA the pods run as; Workload Identity grants (bucket read) name it as a principal."""
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(_ksa(opts, name), opts.namespace, plan),
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(_ksa(opts, name), opts.namespace, serving),
             "automountServiceAccountToken": False}
 
 
-def pod_monitoring(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
-    return {"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": _meta(name, opts.namespace, plan),
-            "spec": {"selector": {"matchLabels": _selector(name)},
-                     "endpoints": [{"port": PORT, "path": "/metrics", "interval": "15s"}]}}
+def pod_monitoring(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    return {"apiVersion": "monitoring.googleapis.com/v1", "kind": "PodMonitoring", "metadata": _meta(name, opts.namespace, serving),
+            "spec": {"selector": {"matchLabels": _selector(serving, name)},
+                     "endpoints": [{"port": serving.server.port, "path": serving.server.metrics_path, "interval": "15s"}]}}
 
 
-def pod_disruption_budget(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+def pod_disruption_budget(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
     """maxUnavailable 1: voluntary evictions (node upgrades) go one replica at a time but are never blocked."""
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(name, opts.namespace, plan),
-            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(name)}}}
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(name, opts.namespace, serving),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(serving, name)}}}
 
 
-def network_policy(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+def network_policy(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
     """Ingress to the server port only (clients, load balancer, Prometheus scrapes); egress stays open for
     Hugging Face, GCS and the metadata server."""
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, opts.namespace, plan),
-            "spec": {"podSelector": {"matchLabels": _selector(name)}, "policyTypes": ["Ingress"],
-                     "ingress": [{"ports": [{"port": PORT, "protocol": "TCP"}]}]}}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, opts.namespace, serving),
+            "spec": {"podSelector": {"matchLabels": _selector(serving, name)}, "policyTypes": ["Ingress"],
+                     "ingress": [{"ports": [{"port": serving.server.port, "protocol": "TCP"}]}]}}
 
 
-def horizontal_pod_autoscaler(plan: ServingPlan, opts: ManifestOptions, name: str) -> dict:
-    hpa = plan.hpa
+def horizontal_pod_autoscaler(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
+    hpa = serving.hpa
     return {
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-        "metadata": _meta(name, opts.namespace, plan, {f"{DOMAIN}/hpa": hpa.reason}),
+        "metadata": _meta(name, opts.namespace, serving, {f"{DOMAIN}/hpa": hpa.reason}),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": hpa.min_replicas, "maxReplicas": hpa.max_replicas,
@@ -164,9 +158,9 @@ def horizontal_pod_autoscaler(plan: ServingPlan, opts: ManifestOptions, name: st
     }
 
 
-def resolve(plan: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
+def resolve(serving: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
     """Options with the default name filled in and checked."""
-    name = opts.name or default_name(plan)
+    name = opts.name or default_name(serving)
     if slug(name) != name:
         raise UsageError(f"name: '{name}' is not a DNS-1123 label (lower-case letters, digits, '-')")
     if opts.surge < 0:
@@ -174,14 +168,15 @@ def resolve(plan: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
     return replace(opts, name=name)
 
 
-def build(plan: ServingPlan, opts: ManifestOptions) -> list[dict]:
-    """Every object of the deployment, in apply order; the HPA only when the plan has one."""
-    opts = resolve(plan, opts)
-    name, size = opts.name, size_pod(plan, opts.source)
-    objects = [service_account(plan, opts, name), deployment(plan, opts, name, size), service(plan, opts, name),
-               pod_disruption_budget(plan, opts, name), network_policy(plan, opts, name), pod_monitoring(plan, opts, name)]
-    if plan.hpa_enabled:
-        objects.append(horizontal_pod_autoscaler(plan, opts, name))
+def build(serving: ServingPlan, opts: ManifestOptions, size: PodSizing) -> list[dict]:
+    """Every object of the deployment, in apply order; the HPA only when the serving plan has one. `size` is the
+    pod's sizing (manifests.pod.size_pod), computed once by the caller and shown in its comments."""
+    opts = resolve(serving, opts)
+    name = opts.name
+    objects = [service_account(serving, opts, name), deployment(serving, opts, name, size), service(serving, opts, name),
+               pod_disruption_budget(serving, opts, name), network_policy(serving, opts, name), pod_monitoring(serving, opts, name)]
+    if serving.hpa_enabled:
+        objects.append(horizontal_pod_autoscaler(serving, opts, name))
     return objects
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import yaml
 
 from profiles import __version__
 from profiles.errors import UsageError
 from profiles.manifests.objects import ManifestOptions
-from profiles.manifests.pod import HF_SECRET, HF_SECRET_KEY, PodSizing
-from profiles.serving.plan import ServingPlan
+from profiles.manifests.pod import PodSizing
+from profiles.serving.source import HF_SECRET, HF_SECRET_KEY
+
+if TYPE_CHECKING:
+    from profiles.serving.plan import ServingPlan
 
 OUTPUTS = ("manifest", "comments", "all")
 ADAPTER_URL = ("https://raw.githubusercontent.com/GoogleCloudPlatform/k8s-stackdriver/master/"
@@ -30,31 +34,31 @@ def generated_on(env: Mapping[str, str] = os.environ) -> str:
         raise UsageError(f"SOURCE_DATE_EPOCH: '{raw}' is not a Unix timestamp in seconds") from None
 
 
-def generator(plan: ServingPlan, date: str) -> str:
+def generator(serving: ServingPlan, date: str) -> str:
     """The version annotation's value, in GIQ's 'Generated on DATE using: ...' shape."""
-    return (f"Generated on {date} using: gke-inference {__version__}, model server vllm {plan.image.version} "
-            f"({plan.image.image})")
+    return (f"Generated on {date} using: gke-inference {__version__}, model server {serving.server.name} {serving.image.version} "
+            f"({serving.image.image})")
 
 
-def comments(plan: ServingPlan, opts: ManifestOptions, size: PodSizing, date: str) -> list[str]:
+def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date: str) -> list[str]:
     """What the manifest assumes and what to do before `kubectl apply`, one line each."""
-    shape, fit = plan.fit.shape, plan.fit
+    shape, fit = serving.fit.shape, serving.fit
     where = f"{shape.accelerator_count} x {shape.accelerator_type} on {shape.machine_type}"
     if shape.tpu_topology:
         where += f" (topology {shape.tpu_topology})"
     ns, name = opts.namespace, opts.name
-    lines = [generator(plan, date),
-             f"Model: {plan.model.model} on {where}, tensor parallel {fit.tensor_parallel_size}",
-             f"Basis: {plan.basis}",
+    lines = [generator(serving, date),
+             f"Model: {serving.model.model} on {where}, tensor parallel {fit.tensor_parallel_size}",
+             f"Basis: {serving.basis}",
              f"Memory: {fit.describe()}",
-             f"Pod: {size.cpu} vCPU, {size.memory_gib} GiB RAM ({plan.machine.vcpus} vCPU / {plan.machine.memory_gb:g} GB node), "
+             f"Pod: {size.cpu} vCPU, {size.memory_gib} GiB RAM ({serving.machine.vcpus} vCPU / {serving.machine.memory_gb:g} GB node), "
              f"weights cache {size.cache_gib} GiB {'in memory' if size.cache_in_memory else 'on disk'}, "
              f"startup budget {size.startup_budget_s // 60} min",
-             f"Image: {plan.image.image} (confidence {plan.image.confidence}: {plan.image.source})",
-             plan.hpa_note]
-    if plan.hpa_enabled:
-        lines += ["The HPA reads vLLM metrics through Managed Prometheus (the PodMonitoring) and the Custom Metrics "
-                  f"Stackdriver Adapter: kubectl apply -f {ADAPTER_URL}",
+             f"Image: {serving.image.image} (confidence {serving.image.confidence}: {serving.image.source})",
+             serving.hpa_note]
+    if serving.hpa_enabled:
+        lines += [f"The HPA reads {serving.server.display_name} metrics through Managed Prometheus (the PodMonitoring) and the "
+                  f"Custom Metrics Stackdriver Adapter: kubectl apply -f {ADAPTER_URL}",
                   "then grant it roles/monitoring.viewer: gcloud projects add-iam-policy-binding PROJECT_ID --role "
                   "roles/monitoring.viewer --member=principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/"
                   "workloadIdentityPools/PROJECT_ID.svc.id.goog/subject/ns/custom-metrics/sa/custom-metrics-stackdriver-adapter"]
@@ -66,8 +70,8 @@ def comments(plan: ServingPlan, opts: ManifestOptions, size: PodSizing, date: st
     else:
         lines.append(f"Before applying, store the Hugging Face token: kubectl create secret generic {HF_SECRET} "
                      f"--from-literal={HF_SECRET_KEY}=HF_TOKEN --namespace {ns}")
-    if plan.platform == "tpu":
-        lines.append("XLA compile cache: one emptyDir per pod (VLLM_XLA_CACHE_PATH), so replicas never write one path "
+    if serving.platform == "tpu":
+        lines.append(f"XLA compile cache: one emptyDir per pod ({serving.server.compile_cache_env}), so replicas never write one path "
                      "concurrently; each new pod compiles once.")
     return lines
 

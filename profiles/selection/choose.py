@@ -1,50 +1,48 @@
-"""One call from a model and targets to a recommendation: the API the Pulumi program and `make plan` use."""
+"""The single choose step: from curves and targets to the winning configuration, the ranking it won and why.
+
+The stack plan calls it once, over every accelerator, when the stack names none; the serving plan calls it for
+one accelerator type (the stack's, or `manifests create --accelerator-type`). Nothing else ranks for a plan.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from profiles.catalog.catalog import default_catalog
-from profiles.errors import UsageError, unknown
-from profiles.selection.autoscaling import DEFAULT_BUFFER, DEFAULT_HPA_METRIC, HpaPlan
-from profiles.selection.autoscaling import recommend as recommend_hpa
-from profiles.selection.explain import explain
+from profiles.catalog.catalog import Catalog
+from profiles.errors import UsageError
+from profiles.selection.explain import explain, no_match
 from profiles.selection.ranking import Candidate, Pricing, Ranking, Targets, rank
-from profiles.store.store import ProfileStore, select_versions
+from profiles.store.points import Curve
 
 
 @dataclass(frozen=True)
-class Recommendation:
-    choice: Candidate
+class Choice:
+    winner: Candidate
     ranking: Ranking
-    hpa: HpaPlan
-    explanation: str
+    explanation: str  # the --explain paragraph: why it won, the runner-up, what was left out
+    unmet: str = ""  # with fallback: no point met the latency targets; what each configuration can achieve
 
 
-def recommend(model: str, targets: Targets, pricing: Pricing, model_server: str | None = None,
-              model_server_version: str = "latest", accelerator_type: str | None = None,
-              hpa_metric: str = DEFAULT_HPA_METRIC, hpa_buffer: float = DEFAULT_BUFFER, peak_qps: float | None = None,
-              min_replicas: int = 1, max_replicas: int | None = None,
-              profiles_dirs: Iterable[str | Path] = ()) -> Recommendation:
-    """Cheapest configuration meeting the targets, why it won, and its HPA settings; UsageError if none."""
-    catalog, store = default_catalog(), ProfileStore.load(profiles_dirs)
-    if model not in store.models():
-        raise unknown("model", model, store.models()) if model not in catalog.models else UsageError(
-            f"model: '{model}' is in the catalog but has no profiles yet; models with profiles: "
-            f"`python -m profiles models list`")
-    if accelerator_type:
-        catalog.accelerator(accelerator_type, key="acceleratorType")
-    points = [p for p in store.points if p.model == model
-              and (model_server is None or p.model_server == model_server)
-              and (accelerator_type is None or p.accelerator_type == accelerator_type)]
-    if not points:
-        raise UsageError(f"modelServer/acceleratorType: no profiles for {model} with server '{model_server}' "
-                         f"and accelerator '{accelerator_type}'")
-    ranking = rank(catalog, select_versions(points, model_server_version), targets, pricing)
-    if not ranking.candidates:
-        raise UsageError(explain(ranking, targets).replace("\n", " |"))
-    choice = ranking.candidates[0]
-    hpa = recommend_hpa(choice.point, hpa_metric, hpa_buffer, peak_qps, min_replicas, max_replicas)
-    return Recommendation(choice, ranking, hpa, explain(ranking, targets))
+def choose(catalog: Catalog, curves: Sequence[Curve], targets: Targets, pricing: Pricing, fallback: bool = False) -> Choice:
+    """The cheapest curve at its operating point that meets every target; UsageError saying what is achievable
+    when none does.
+
+    `fallback` is for one fixed accelerator type: without a latency target its curves are ranked at their inflection
+    points (cost targets choose between accelerators, they do not size one); when no point meets the latency
+    targets, the cheapest inflection point is returned with `unmet` saying why, so a deployment can still be
+    written (without an HPA).
+    """
+    if not fallback:
+        ranking = rank(catalog, curves, targets, pricing)
+        if not ranking.candidates:
+            raise UsageError(explain(ranking, targets).replace("\n", " |"))
+        return Choice(ranking.candidates[0], ranking, explain(ranking, targets))
+    unmet = ""
+    if targets.latency:
+        ranking = rank(catalog, curves, targets, pricing)
+        if ranking.candidates:
+            return Choice(ranking.candidates[0], ranking, explain(ranking, targets))
+        unmet = no_match(ranking, targets)
+    untargeted = rank(catalog, curves, Targets(), pricing)
+    return Choice(untargeted.candidates[0], untargeted, explain(untargeted, Targets()), unmet)

@@ -1,7 +1,7 @@
 """Choosing an operating point per configuration and ranking configurations by cost.
 
 Rules (deterministic, documented in the README):
-- A curve is the points of one configuration and one server version, ordered by offered load.
+- A curve (store/points.py) is the points of one configuration and one server version, ordered by offered load.
 - Inflection point: the point with the highest Kleinrock "power" = throughput / NTPOT (Kleinrock 1979):
   it rises while throughput grows at flat latency and falls once latency climbs without throughput.
   Without NTPOT on every point, the highest-throughput point (offline rows are saturation by design).
@@ -14,12 +14,12 @@ Rules (deterministic, documented in the README):
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from profiles.catalog.catalog import Catalog, Price
 from profiles.selection.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO, TokenCost, token_cost, weighted_throughput
-from profiles.store.store import ProfilePoint
+from profiles.store.points import Curve, ProfilePoint
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,6 @@ class Targets:
 
 
 @dataclass(frozen=True)
-class Curve:
-    points: tuple[ProfilePoint, ...]
-
-    @property
-    def head(self) -> ProfilePoint:
-        return self.points[0]
-
-
-@dataclass(frozen=True)
 class Pricing:
     pricing_model: str = "spot"
     region: str = ""
@@ -77,13 +68,6 @@ class Candidate:
         cost = self.cost.per_million_output if self.cost else float("inf")
         return (cost, -(p.output_tps or 0.0), p.instance_type, p.accelerator_count, p.model_server,
                 p.model_server_version, p.precision, p.workload)
-
-
-def curves(points: list[ProfilePoint]) -> list[Curve]:
-    groups: dict[tuple, list[ProfilePoint]] = defaultdict(list)
-    for p in points:
-        groups[(p.config_key, p.model_server_version, p.provenance)].append(p)
-    return [Curve(tuple(sorted(g, key=lambda p: p.load_order))) for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
 
 
 def inflection(curve: Curve) -> ProfilePoint:
@@ -137,10 +121,10 @@ class Ranking:
     excluded: list[tuple[Curve, str]]  # curves left out, with why
 
 
-def rank(catalog: Catalog, points: list[ProfilePoint], targets: Targets, pricing: Pricing) -> Ranking:
-    """Every configuration's operating point that meets all targets, cheapest first (unpriced last)."""
+def rank(catalog: Catalog, curves: Sequence[Curve], targets: Targets, pricing: Pricing) -> Ranking:
+    """Every curve's operating point that meets all targets, cheapest first (unpriced last)."""
     chosen, excluded = [], []
-    for curve in curves(points):
+    for curve in curves:
         picked = operating_point(curve, targets, pricing)
         if picked is None:
             excluded.append((curve, f"no point meets {targets.describe()}"))

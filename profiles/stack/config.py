@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from profiles.catalog.catalog import PRICING_MODELS, default_catalog
 from profiles.errors import UsageError, closest
 from profiles.manifests.objects import SERVICE_TYPES
-from profiles.selection.autoscaling import DEFAULT_HPA_METRIC, HPA_METRICS
+from profiles.serving.servers import SERVERS, hpa_metric_names
+from profiles.serving.servers.vllm import VLLM
 
 NS = "gke-inference:"
-GCP = "gcp:"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 CAPACITY = r"^(on-demand|spot|flex-start|reservation:[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$"
 SECRET_KEYS = ("hfToken",)
@@ -40,14 +40,14 @@ class Cluster(_Strict):
     systemMachineType: str = Field("e2-standard-4", pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")  # Standard: pool for system pods
 
 
-class ModelSource(_Strict):
+class ModelSourceConfig(_Strict):
     type: Literal["huggingface", "gcs"] = "huggingface"
     bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
     path: str = ""
     create: bool = False  # create the bucket (else it must exist)
 
     @model_validator(mode="after")
-    def _bucket_for_gcs(self) -> ModelSource:
+    def _bucket_for_gcs(self) -> ModelSourceConfig:
         if self.type == "gcs" and not self.bucket:
             raise ValueError("bucket is required when type is gcs")
         if self.type == "huggingface" and (self.bucket or self.path):
@@ -58,7 +58,7 @@ class ModelSource(_Strict):
 class Autoscaling(_Strict):
     minReplicas: PositiveInt = 1
     maxReplicas: PositiveInt | None = None
-    metric: Literal[tuple(HPA_METRICS)] = DEFAULT_HPA_METRIC  # type: ignore[valid-type]
+    metric: Literal[hpa_metric_names()] = VLLM.default_hpa_metric  # type: ignore[valid-type]
     peakQps: PositiveFloat | None = None
 
     @model_validator(mode="after")
@@ -70,7 +70,7 @@ class Autoscaling(_Strict):
 
 class StackConfig(_Strict):
     model: str
-    modelServer: Literal["vllm"] = "vllm"
+    modelServer: Literal[tuple(SERVERS)] = VLLM.name  # type: ignore[valid-type]
     modelServerVersion: str = "latest"
     acceleratorType: str | None = None  # None: auto-select the cheapest profiled accelerator
     targetNtpotMs: PositiveInt | None = None
@@ -81,7 +81,7 @@ class StackConfig(_Strict):
     namespace: str = Field("default", pattern=DNS_LABEL)
     cluster: Cluster = Cluster()
     capacity: str | None = Field(None, pattern=CAPACITY)  # None: spot for pricingModel spot, else on-demand
-    modelSource: ModelSource = ModelSource()
+    modelSource: ModelSourceConfig = ModelSourceConfig()
     autoscaling: Autoscaling = Autoscaling()
     serviceType: Literal[SERVICE_TYPES] = "ClusterIP"  # type: ignore[valid-type]
     profilesDirs: list[str] = []  # extra profile directories (measured curves) read before the shipped ones
@@ -160,11 +160,10 @@ def parse_gcp(values: dict[str, Any], source: str = "stack config") -> GcpConfig
     return gcp
 
 
-def read_stack_file(root: Path, stack: str) -> dict[str, Any]:
-    """The raw `config:` map of Pulumi.<stack>.yaml (keys with their namespace)."""
-    path = root / f"Pulumi.{stack}.yaml"
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The raw `config:` map of a Pulumi.<stack>.yaml (keys with their namespace)."""
     if not path.exists():
-        stacks = sorted(p.name.split(".")[1] for p in root.glob("Pulumi.*.yaml"))
+        stacks = sorted(p.name.split(".")[1] for p in path.parent.glob("Pulumi.*.yaml"))
         raise UsageError(f"STACK: no stack file '{path.name}'; stacks: {', '.join(stacks)}")
     try:
         config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
@@ -181,4 +180,4 @@ def namespace(config: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def load(root: Path, stack: str) -> StackConfig:
     """Read and validate the gke-inference keys of Pulumi.<stack>.yaml."""
-    return parse(namespace(read_stack_file(root, stack), NS), f"Pulumi.{stack}.yaml")
+    return parse(namespace(read_stack_file(root / f"Pulumi.{stack}.yaml"), NS), f"Pulumi.{stack}.yaml")

@@ -1,9 +1,10 @@
 """From a validated stack config to everything the Pulumi program creates, decided before any resource exists.
 
-`plan_stack` selects the accelerator (the stack's `acceleratorType`, else the cheapest profiled configuration
-meeting the targets), sizes the serving shape, builds the Kubernetes objects with the same builder as
-`manifests create`, derives the node pools, prices one replica in `gcp:region` and collects the stack outputs.
-Every refusal is a UsageError naming the key, so a bad stack registers nothing.
+`plan_stack` is one pass: it loads the profile store once, chooses once (the stack's `acceleratorType`, else the
+cheapest profiled configuration meeting the targets), plans the serving replica, sizes its pod once, builds the
+Kubernetes objects with the same builder as `manifests create`, derives the node pools, prices one replica in
+`gcp:region` and fills in one spec per component. `__main__.py` reads nothing else. Every refusal is a UsageError
+naming the key, so a bad stack registers nothing.
 """
 
 from __future__ import annotations
@@ -13,16 +14,28 @@ from typing import Any, Literal
 
 from profiles import __version__
 from profiles.catalog.catalog import Catalog, Price, default_catalog
-from profiles.errors import UsageError
-from profiles.gke.cluster import ClusterSpec
-from profiles.gke.node_pools import PoolSpec, accelerator_pools
+from profiles.errors import UsageError, unknown
+from profiles.gke.adapter import adapter_objects
+from profiles.gke.cluster import REQUIRED_APIS, ClusterSpec
+from profiles.gke.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, BUCKET_READER_ROLE
+from profiles.gke.node_pools import accelerator_pools
 from profiles.manifests.objects import ManifestOptions, build, namespace_object, resolve
-from profiles.manifests.pod import PORT, ModelSource
-from profiles.selection.choose import Recommendation, recommend
+from profiles.manifests.pod import PodSizing, size_pod
+from profiles.selection.choose import Choice, choose
 from profiles.selection.cost import TokenCost, token_cost
 from profiles.selection.ranking import Pricing, Targets
-from profiles.serving.plan import ServingPlan, plan_serving
+from profiles.serving.plan import ServingPlan, ServingRequest, plan_serving
+from profiles.serving.source import ModelSource
 from profiles.stack.config import GcpConfig, StackConfig
+from profiles.stack.specs import (
+    HuggingFaceSecretSpec,
+    InferenceClusterSpec,
+    MetricsAdapterSpec,
+    ModelBucketSpec,
+    ProjectApisSpec,
+    VllmServiceSpec,
+)
+from profiles.store.store import ProfileStore
 
 TokenState = Literal["secret", "plaintext", "unset"]
 
@@ -31,13 +44,17 @@ TokenState = Literal["secret", "plaintext", "unset"]
 class StackPlan:
     cfg: StackConfig
     gcp: GcpConfig
-    recommendation: Recommendation | None  # None when the stack names the accelerator
+    choice: Choice | None  # the auto-selection over every accelerator; None when the stack names the accelerator
     serving: ServingPlan
     options: ManifestOptions
-    workload: list[dict]  # ServiceAccount, Deployment, Service, PDB, NetworkPolicy, PodMonitoring[, HPA]
+    pod: PodSizing
     namespace: dict | None  # None for the pre-existing `default` namespace
-    cluster: ClusterSpec | None  # None: use cluster.existing
-    pools: list[PoolSpec]  # empty on Autopilot
+    apis: ProjectApisSpec
+    cluster: InferenceClusterSpec
+    bucket: ModelBucketSpec | None  # None: weights come from Hugging Face
+    hf_secret: HuggingFaceSecretSpec | None  # None: weights come from a bucket
+    metrics_adapter: MetricsAdapterSpec | None  # None: no HPA
+    service: VllmServiceSpec
     price: Price | None  # one replica, in gcp:region, at the pricing model
     cost: TokenCost | None
     notes: list[str] = field(default_factory=list)
@@ -45,21 +62,6 @@ class StackPlan:
     @property
     def hpa(self) -> bool:
         return self.serving.hpa_enabled
-
-    @property
-    def ksa(self) -> str:
-        return next(o["metadata"]["name"] for o in self.workload if o["kind"] == "ServiceAccount")
-
-    @property
-    def needs_hf_token(self) -> bool:
-        return not self.options.source.from_bucket
-
-    @property
-    def cluster_name(self) -> str:
-        return self.cfg.cluster.existing or self.cfg.cluster.name
-
-    def object(self, kind: str) -> dict:
-        return next(o for o in self.workload if o["kind"] == kind)
 
     def outputs(self) -> dict[str, Any]:
         """Plain values the stack exports (the endpoint, kubeconfig and IDs come from resources)."""
@@ -83,7 +85,7 @@ class StackPlan:
             "hpa": {"enabled": self.hpa, "metric": hpa.metric if self.hpa else None,
                     "targetAverageValue": hpa.average_value if self.hpa else None,
                     "minReplicas": hpa.min_replicas, "maxReplicas": hpa.max_replicas, "reason": s.hpa_note},
-            "serviceUrl": f"http://{self.options.name}.{self.cfg.namespace}.svc.cluster.local:{PORT}/v1",
+            "serviceUrl": f"http://{self.options.name}.{self.cfg.namespace}.svc.cluster.local:{s.server.port}/v1",
         }
 
 
@@ -105,6 +107,20 @@ def _check_token(cfg: StackConfig, token: TokenState) -> None:
                          "with `pulumi config set --secret hfToken <token>` or use modelSource type gcs")
 
 
+def _auto_select(cfg: StackConfig, store: ProfileStore, catalog: Catalog, targets: Targets, pricing: Pricing) -> Choice:
+    """The cheapest configuration of the model over every accelerator that meets the targets; UsageError if none."""
+    if cfg.model not in store.models():
+        if cfg.model not in catalog.models:
+            raise unknown("model", cfg.model, store.models())
+        raise UsageError(f"model: '{cfg.model}' is in the catalog but has no profiles yet; models with profiles: "
+                         "`python -m profiles models list`")
+    found = store.where(model=cfg.model, model_server=cfg.modelServer)
+    if not len(found):
+        raise UsageError(f"modelServer: no profiles of {cfg.model} with server '{cfg.modelServer}'; servers with profiles: "
+                         f"{', '.join(store.model_servers(cfg.model))}")
+    return choose(catalog, found.select_versions(cfg.modelServerVersion).curves(), targets, pricing)
+
+
 def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret", catalog: Catalog | None = None) -> StackPlan:
     """Everything the program will create for this stack; UsageError (nothing registered) when it cannot."""
     catalog = catalog or default_catalog()
@@ -112,40 +128,51 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
     auto = cfg.autoscaling
     targets = Targets(cfg.targetNtpotMs, cfg.targetTtftMs, cfg.targetItlMs, cfg.targetCostPerMillionOutputTokens)
     pricing = Pricing(cfg.pricingModel, region=gcp.region)
-    hpa = dict(hpa_metric=auto.metric, peak_qps=auto.peakQps, min_replicas=auto.minReplicas, max_replicas=auto.maxReplicas)
-    rec, accelerator = None, cfg.acceleratorType
-    if not accelerator:
-        rec = recommend(cfg.model, targets, pricing, model_server=cfg.modelServer, model_server_version=cfg.modelServerVersion,
-                        profiles_dirs=cfg.profilesDirs, **hpa)
-        accelerator = rec.choice.point.accelerator_type
-    serving = plan_serving(cfg.model, accelerator, cfg.modelServer, cfg.modelServerVersion, targets=targets, pricing=pricing,
-                           profiles_dirs=cfg.profilesDirs, catalog=catalog, **hpa)
+    store = ProfileStore.load(cfg.profilesDirs)
+    choice = None if cfg.acceleratorType else _auto_select(cfg, store, catalog, targets, pricing)
+    accelerator = cfg.acceleratorType or choice.winner.point.accelerator_type
+    request = ServingRequest(cfg.model, accelerator, cfg.modelServer, cfg.modelServerVersion, targets, pricing,
+                             hpa_metric=auto.metric, peak_qps=auto.peakQps, min_replicas=auto.minReplicas,
+                             max_replicas=auto.maxReplicas)
+    serving = plan_serving(request, store, catalog, choice)
     standard, capacity = cfg.cluster.mode == "standard", cfg.node_capacity
     if standard and not gcp.zone:
         raise UsageError(f"gcp:zone: required when cluster.mode is standard: accelerator node pools are zonal; set a zone "
                          f"of {gcp.region} that offers {serving.fit.shape.machine_type} (`pulumi config set gcp:zone ...`)")
     reservation = capacity.split(":", 1)[1] if capacity.startswith("reservation:") and not standard else ""
+    image = serving.image
     options = resolve(serving, ManifestOptions(
         namespace=cfg.namespace, source=_source(cfg), service_type=cfg.serviceType, autopilot=not standard,
         spot=capacity == "spot", reservation=reservation,
-        generated_by=f"gke-inference {__version__} (Pulumi), model server vllm {serving.image.version} ({serving.image.image})"))
-    workload = build(serving, options)
+        generated_by=f"gke-inference {__version__} (Pulumi), model server {serving.server.name} {image.version} ({image.image})"))
+    pod = size_pod(serving, options.source)
+    objects = build(serving, options, pod)
+    ksa = next(o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount")
     pools = accelerator_pools(serving.fit.shape, serving.platform, capacity, serving.hpa.min_replicas, serving.hpa.max_replicas,
                               gcp.zone or "", serving.accelerator.kind) if standard else []
-    cluster = None if cfg.cluster.existing else ClusterSpec(cfg.cluster.name, cfg.cluster.mode, cfg.cluster.releaseChannel,
+    created = None if cfg.cluster.existing else ClusterSpec(cfg.cluster.name, cfg.cluster.mode, cfg.cluster.releaseChannel,
                                                             cfg.cluster.privateNodes, cfg.cluster.deletionProtection)
     shape = serving.fit.shape
     price = catalog.price(shape.machine_type, shape.accelerator_count, cfg.pricingModel, gcp.region)
     point = serving.point
-    cost = token_cost(price.usd_per_hour if price else None, point.output_tps if point else None,
-                      point.input_tps if point else None) if point else None
+    cost = token_cost(price.usd_per_hour if price else None, point.output_tps, point.input_tps) if point else None
     notes = []
     if gcp.region not in serving.machine.regions:
         notes.append(f"{shape.machine_type} is not listed for {gcp.region} in machine_types.csv (regions checked: "
                      f"{', '.join(serving.machine.regions)}); confirm availability before `pulumi up`")
     if price is None:
         notes.append(f"no published {cfg.pricingModel} price for {shape.machine_type} in {gcp.region}: costs show N/A")
-    if hf_token == "unset" and cfg.modelSource.type == "gcs":
-        notes.append("no hfToken: weights come from the bucket; no Hugging Face secret is created")
-    namespace = namespace_object(cfg.namespace) if cfg.namespace != "default" else None
-    return StackPlan(cfg, gcp, rec, serving, options, workload, namespace, cluster, pools, price, cost, notes)
+    src = cfg.modelSource
+    bucket = ModelBucketSpec(gcp.project, src.bucket, src.create, gcp.region, cfg.namespace, ksa, BUCKET_READER_ROLE)
+    adapter = MetricsAdapterSpec(gcp.project, adapter_objects(), ADAPTER_NAMESPACE, ADAPTER_KSA, ADAPTER_ROLE)
+    return StackPlan(
+        cfg, gcp, choice, serving, options, pod,
+        namespace=namespace_object(cfg.namespace) if cfg.namespace != "default" else None,
+        apis=ProjectApisSpec(gcp.project, REQUIRED_APIS if cfg.enableApis else ()),
+        cluster=InferenceClusterSpec(cfg.cluster.existing or cfg.cluster.name, gcp.project, gcp.region, created, tuple(pools),
+                                     cfg.cluster.systemMachineType),
+        bucket=bucket if src.type == "gcs" else None,
+        hf_secret=HuggingFaceSecretSpec(cfg.namespace) if src.type == "huggingface" else None,
+        metrics_adapter=adapter if serving.hpa_enabled else None,
+        service=VllmServiceSpec(options.name, tuple(objects), pod.startup_budget_s, cfg.serviceType != "ClusterIP"),
+        price=price, cost=cost, notes=notes)

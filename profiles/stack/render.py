@@ -1,11 +1,55 @@
-"""The offline plan as a reviewer reads it: a resource tree (type, name, key inputs) for the terminal and a
-complete, deterministic YAML document (every input, secrets as '[secret]') for snapshots and PR diffs."""
+"""The offline plan as a reviewer reads it: the summary (chosen profile, why, cost, HPA, shape), a resource tree
+(type, name, key inputs) for the terminal, and a complete, deterministic YAML document (every input, secrets as
+'[secret]') for snapshots and PR diffs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import yaml
+
+from profiles.stack.plan import StackPlan
+
+
+def _money(value: float | None, unit: str) -> str:
+    return "N/A" if value is None else f"${value:,.3f}{unit}"
+
+
+def summary_lines(stack: str, plan: StackPlan, token: str) -> list[str]:
+    """What `make plan` prints above the resource tree; `token` is the hfToken state as the stack file has it."""
+    s, out, size = plan.serving, plan.outputs(), plan.pod
+    shape = s.fit.shape
+    cost, per_hour = out["costPerMillionTokens"], out["costPerHour"]
+    src, cfg = plan.options.source, plan.cfg
+    weights = f"gs://{src.bucket}/{src.path}" if src.from_bucket else "Hugging Face"
+    needs_token = plan.hf_secret is not None
+    lines = [f"Stack {stack}: {s.model.model} with {s.server.name} {s.image.version} on GKE {cfg.cluster.mode} "
+             f"'{plan.cluster.name}'{' (existing)' if cfg.cluster.existing else ''} in {plan.gcp.project}/{plan.gcp.region}"]
+    if plan.choice:
+        lines.append(f"Why            : {plan.choice.explanation}")
+    else:
+        lines.append(f"Accelerator    : {shape.accelerator_type} (set in the stack)")
+    lines += [
+        f"Chosen profile : {shape.machine_type}, {shape.accelerator_count} x {shape.accelerator_type}"
+        f"{' ' + shape.tpu_topology if shape.tpu_topology else ''}, {s.fit.precision}, source {out['profile']['source']}",
+        f"Basis          : {s.basis}",
+        f"Price          : {_money(per_hour['perReplica'], '/h')} per replica ({cfg.pricingModel}, {plan.gcp.region}); "
+        f"{_money(per_hour['atMinReplicas'], '/h')} at min, {_money(per_hour['atMaxReplicas'], '/h')} at max replicas",
+        f"Token cost     : {_money(cost['output'], '/M output')}, {_money(cost['input'], '/M input')}",
+        f"Capacity       : {cfg.node_capacity}" + (f"; node pools: {', '.join(p.name for p in plan.cluster.pools)}"
+                                                  if plan.cluster.pools else " (Autopilot provisions the nodes)"),
+        f"Replicas       : min {s.hpa.min_replicas}, initial {s.hpa.initial_replicas}, max {s.hpa.max_replicas}",
+        f"HPA            : {s.hpa_note}",
+        f"Serving shape  : TP {s.fit.tensor_parallel_size}, max-model-len {s.fit.max_model_len}; {s.fit.describe()}",
+        f"Weights        : {weights}; cache {size.cache_gib} GiB {'in memory' if size.cache_in_memory else 'on disk'}; "
+        f"startup budget {size.startup_budget_s // 60} min",
+        f"HF token       : {'[secret]' if token == 'secret' else 'not set' if needs_token else 'not needed (bucket)'}",
+    ]
+    if token == "unset" and needs_token:
+        lines.append("Before up      : pulumi config set --secret hfToken <token>   (the plan used a placeholder)")
+    lines += [f"Note           : {note}" for note in plan.notes]
+    return lines
+
 
 KEY_INPUTS: dict[str, tuple[str, ...]] = {  # dotted input paths shown in the tree, per resource type
     "gcp:projects/service:Service": ("service",),

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
-from profiles.store.store import SHIPPED_DIR, ProfilePoint, render_csv
+from profiles.store.dirs import SHIPPED_DIR
+from profiles.store.points import ProfilePoint
+from profiles.store.write import render_csv
 
 OUT = SHIPPED_DIR / "published.csv"
 SHAREGPT = "Chatbot (ShareGPT)"

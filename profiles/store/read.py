@@ -1,0 +1,145 @@
+"""Reading one profile CSV into a typed, validated DataFrame (one row per load point).
+
+pandas reads every cell as text (explicit dtypes, nothing guessed); numpy then converts the number and count
+columns and checks every column with vectorised masks. The first bad cell, in row order and then in the order
+ProfilePoint lists its fields, is reported with file, line, column and value. Cost columns are ignored: cost is
+always recomputed from prices.csv.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from profiles.errors import UsageError
+from profiles.store.points import (
+    CHOICES,
+    COUNT_COLUMN,
+    DERIVED_COLUMNS,
+    NUMBER_COLUMNS,
+    REQUIRED_TEXT,
+    STORE_HEADER,
+    TEXT_COLUMNS,
+    ProfilePoint,
+)
+
+REQUIRED_COLUMNS = tuple(h for h in STORE_HEADER if h not in DERIVED_COLUMNS)
+Bad = tuple[int, int, str, str, str]  # row, check order, column, value, what the value is not
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    """The points of one store CSV as a DataFrame with ProfilePoint's field names; UsageError on any bad cell."""
+    cells = _read_cells(path)
+    lines = np.arange(len(next(iter(cells.values())))) + 2  # the header is line 1; blank lines are rows until dropped
+    keep = np.logical_or.reduce([cells[c] != "" for c in REQUIRED_COLUMNS])
+    cells, lines = {c: v[keep] for c, v in cells.items()}, lines[keep]
+    columns, bad = _convert(cells)
+    if bad:
+        line, _, column, value, allowed = min((lines[row], order, column, value, allowed) for row, order, column, value, allowed in bad)
+        raise UsageError(f"{path}:{line}: column '{column}' value '{value}' is not {allowed}")
+    return pd.DataFrame(columns)
+
+
+def load_file(path: Path) -> list[ProfilePoint]:
+    """Every point in one store CSV, in file order."""
+    from profiles.store.frame import to_points
+
+    return to_points(read_file(path))
+
+
+def _read_cells(path: Path) -> dict[str, np.ndarray]:
+    """Every required column as an object array of stripped text."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            text = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                               index_col=False, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read profile file ({exc.strerror})") from None
+    except pd.errors.EmptyDataError:  # not even a header
+        text = pd.DataFrame()
+    except (pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: not a profile CSV ({str(exc).strip().splitlines()[-1]})") from None
+    text.columns = [str(c).strip() for c in text.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
+    if missing:
+        raise UsageError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED_COLUMNS)}")
+    return {c: np.array([v.strip() for v in text[c].to_numpy(dtype=object)], dtype=object) for c in REQUIRED_COLUMNS}
+
+
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if len(hits) else None
+
+
+def _convert(cells: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[Bad]]:
+    """Typed columns under ProfilePoint's field names, and every check's first bad row (row, order, column, value, rule)."""
+    columns: dict[str, np.ndarray] = {}
+    bad: list[Bad] = []
+    order = 0
+
+    def flag(mask: np.ndarray, column: str, allowed: str) -> None:
+        row = _first(mask)
+        if row is not None:
+            bad.append((row, order, column, cells[column][row], allowed))
+
+    for field, column in TEXT_COLUMNS.items():
+        values = cells[column]
+        if field in CHOICES:
+            flag(~np.isin(values, CHOICES[field]), column, f"one of {', '.join(CHOICES[field])}")
+        elif field in REQUIRED_TEXT:
+            flag(values == "", column, "allowed to be empty")
+        columns[field] = values
+        order += 1
+    for field, column in NUMBER_COLUMNS.items():
+        values, unparsed = _floats(cells[column])
+        flag(unparsed, column, "a number")
+        order += 1
+        flag((values < 0) | (np.isnan(values) & (cells[column] != "")), column, "a non-negative number")
+        order += 1
+        columns[field] = values
+    flag(columns["kv_cache_usage_perc"] > 1, NUMBER_COLUMNS["kv_cache_usage_perc"], "a fraction 0..1")
+    order += 1
+    field, column = COUNT_COLUMN
+    counts, unparsed = _integers(cells[column])
+    flag(unparsed, column, "an integer")
+    flag(counts < 0, column, "a non-negative integer")
+    flag((counts == 0) & ~unparsed, column, "at least 1")
+    columns[field] = counts
+    return columns, bad
+
+
+def _floats(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parsed numbers (NaN where empty or unparseable) and the mask of unparseable cells."""
+    filled = np.where(text == "", "nan", text)
+    try:
+        return filled.astype(float), np.zeros(len(text), dtype=bool)
+    except ValueError:
+        parsed = [_float(v) for v in filled]
+        return np.array([np.nan if v is None else v for v in parsed]), np.array([v is None for v in parsed], dtype=bool)
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _integers(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parsed integers (0 where unparseable) and the mask of unparseable cells."""
+    try:
+        return text.astype(int), np.zeros(len(text), dtype=bool)
+    except ValueError:
+        parsed = [_int(v) for v in text]
+        return np.array([0 if v is None else v for v in parsed], dtype=int), np.array([v is None for v in parsed], dtype=bool)
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None

@@ -1,0 +1,153 @@
+"""`python -m profiles` as a user runs it: output shapes, exit codes, one-line errors."""
+
+import csv
+import io
+import json
+
+import pytest
+import yaml
+
+from profiles.selection.cost import token_cost
+from profiles.store.points import GCLOUD_BENCHMARK_HEADER
+from tests.support.cli import run_cli
+from tests.support.points import curve, store_dir
+
+LLAMA70 = "meta-llama/Llama-3.3-70B-Instruct"
+
+
+def test_done_when_list_csv_rows_meet_the_target_sorted_by_cost_and_recomputable():
+    r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100",
+                "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert rows, "expected at least one qualifying profile"
+    costs = []
+    priced = [row for row in rows if row["$/h"] != "N/A"]
+    assert priced and all(row["Cost/M Output Tokens"] == "N/A" for row in rows[len(priced):]), "unpriced rows sort last"
+    for row in priced:
+        assert float(row["NTPOT(ms)"]) <= 100
+        out_tps, in_tps = float(row["Output Tokens/s"]), float(row["Input Tokens/s"])
+        recomputed = token_cost(float(row["$/h"]), out_tps, in_tps)
+        # printed tokens/s are rounded to whole tokens (relative error <= 0.5/value), costs to 3 decimals
+        slack = 0.5 / out_tps + 0.5 / in_tps
+        for kind, printed in (("output", row["Cost/M Output Tokens"]), ("input", row["Cost/M Input Tokens"])):
+            value = getattr(recomputed, f"per_million_{kind}")
+            assert abs(value - float(printed)) <= 0.0005 + value * slack, (kind, value, printed)
+        costs.append(float(row["Cost/M Output Tokens"]))
+    assert costs == sorted(costs)
+
+
+def test_table_has_gclouds_columns_then_ours():
+    r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand")
+    header = r.stdout.splitlines()[0].split()
+    for column in ("Instance", "Accelerator", "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "$/h", "Source"):
+        assert column in header
+    assert r.stdout.index("NTPOT(ms)") < r.stdout.index("Model Server") < r.stdout.index("$/h") < r.stdout.index("Source")
+
+
+def test_json_and_yaml_carry_provenance_and_na_as_null():
+    r = run_cli("list", "--format", "json", "--pricing-model", "on-demand")
+    records = json.loads(r.stdout)
+    assert all(rec["provenance"] in ("published", "estimated") and rec["source"] for rec in records)
+    assert {rec["provenance"] for rec in records} == {"published", "estimated"}
+    assert any(rec["costPerMillionOutputTokens"] is None for rec in records)  # H200/B200: no published price
+    docs = list(yaml.safe_load_all(run_cli("list", "--format", "yaml", "--model", LLAMA70).stdout))
+    assert {d["model"] for d in docs} == {LLAMA70}
+
+
+def test_ratio_flag_changes_costs():
+    base = json.loads(run_cli("list", "--model", LLAMA70, "--format", "json", "--pricing-model", "on-demand").stdout)
+    two = json.loads(run_cli("list", "--model", LLAMA70, "--format", "json", "--pricing-model", "on-demand",
+                             "--output-input-cost-ratio", "2").stdout)
+    by_id = {r["sourceId"]: r["costPerMillionOutputTokens"] for r in base}
+    priced = [r for r in two if r["costPerMillionOutputTokens"] is not None]
+    assert priced and all(r["costPerMillionOutputTokens"] < by_id[r["sourceId"]] for r in priced)
+
+
+def test_benchmarks_list_csv_header_and_rows():
+    r = run_cli("benchmarks", "list", "--model", LLAMA70, "--model-server", "nim", "--pricing-model", "on-demand")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(",".join(GCLOUD_BENCHMARK_HEADER) + ",")
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert [row["Source Id"] for row in rows] == ["N01", "N03", "N05"]
+
+
+def test_models_servers_and_versions():
+    models = run_cli("models", "list").stdout.splitlines()
+    assert models[0] == "Model" and LLAMA70 in models
+    catalog = run_cli("models", "list", "--catalog", "--format", "csv").stdout
+    assert "openai/gpt-oss-20b" in catalog and "google/gemma-4-31B-it" in catalog
+    assert run_cli("model-servers", "list", "--model", LLAMA70).stdout.split() == ["nim", "tensorrt-llm", "vllm"]  # vllm: estimated
+    assert run_cli("model-server-versions", "list", "--model", LLAMA70, "--model-server", "nim").stdout.split() == ["1.8.0"]
+
+
+def test_catalog_model_answers_from_estimated_profiles():
+    r = run_cli("list", "--model", "Qwen/Qwen3-32B")  # no published row: the estimated curves answer
+    assert r.returncode == 0 and "estimated:estimator-v1-r" in r.stdout
+    r = run_cli("list", "--model", LLAMA70, "--model-server", "sglang")  # sglang exists, but not for this model
+    assert r.returncode == 2 and "allowed: nim, tensorrt-llm, vllm" in r.stderr
+
+
+def test_no_match_prints_the_achievable_range():
+    r = run_cli("list", "--model", LLAMA70, "--target-ntpot-milliseconds", "5")
+    assert r.returncode == 0 and r.stdout == ""
+    assert "No profile meets NTPOT <= 5 ms" in r.stderr and "NTPOT 19-109 ms" in r.stderr
+
+
+def test_explain_names_the_winner_and_hpa():
+    r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100",
+                "--explain")
+    winner, runner_up = (line.split()[0] for line in r.stdout.splitlines()[1:3])
+    assert f"Recommended {winner}" in r.stderr and f"The runner-up, {runner_up}" in r.stderr and "HPA:" in r.stderr
+
+
+def test_measured_profiles_dir_changes_the_answer(tmp_path):
+    mine = curve([(1, 300, 20), (4, 1100, 22), (8, 1900, 30), (16, 3000, 95)], model=LLAMA70,
+                 instance_type="a3-highgpu-2g", accelerator_count=2, num_requests_waiting=4.0)
+    store_dir(tmp_path, mine)
+    r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100",
+                "--format", "json", "--profiles-dir", str(tmp_path))
+    first = json.loads(r.stdout)[0]
+    assert (first["provenance"], first["sourceId"]) == ("measured", "r16")
+    env = run_cli("list", "--model", LLAMA70, "--format", "json", env={"GKE_INFERENCE_PROFILES_DIR": str(tmp_path)})
+    assert any(rec["provenance"] == "measured" for rec in json.loads(env.stdout))
+
+
+def test_workload_flags():
+    r = run_cli("list", "--use-case", "chatbot", "--format", "json")
+    assert {rec["useCase"] for rec in json.loads(r.stdout)} == {"Chatbot (ShareGPT)"}
+    r = run_cli("list", "--target-input-length", "5000", "--target-output-length", "500", "--format", "json")
+    assert {(rec["averageInputLength"], rec["averageOutputLength"]) for rec in json.loads(r.stdout)} == {(5000, 500)}
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["list", "--model", "llama-3.3-70b"], "closest: meta-llama/Llama-3.3-70B-Instruct"),
+    (["list", "--pricing-model", "cheap"], "allowed: on-demand, spot, 1-year-cud, 3-years-cud"),
+    (["list", "--target-ntpot-milliseconds", "0"], "must be greater than 0"),
+    (["list", "--target-ttft-milliseconds", "fast"], "is not a whole number"),
+    (["list", "--accelerator-type", "nvidia-h100"], "closest: nvidia-h100-80gb"),
+    (["list", "--region", "mars-1"], "--region: unknown value 'mars-1'"),
+    (["list", "--target-input-length", "100"], "only works alongside"),
+    (["list", "--format", "xml"], "allowed: table, csv, json, yaml"),
+    (["list", "--use-case", "poetry"], "allowed: Advanced Customer Support"),
+    (["list", "--model-server", "tgi"], "--model-server: unknown value 'tgi'"),
+    (["list", "--model", LLAMA70, "--model-server-version", "9.9"], "--model-server-version: unknown value '9.9'"),
+    (["benchmarks", "list", "--model", LLAMA70], "required: --model-server"),
+    (["model-server-versions", "list", "--model", LLAMA70, "--model-server", "sglang"], "allowed: nim, tensorrt-llm, vllm"),
+    (["models", "describe", "--model", "/nonexistent/config.json"], "no such file"),
+    (["list", "--profiles-dir", "/nonexistent"], "is not a directory"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, fragment):
+    r = run_cli(*args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert fragment in r.stderr
+
+
+def test_bad_data_file_in_a_profiles_dir_is_exit_2(tmp_path):
+    (tmp_path / "bad.csv").write_text("Instance Type\nx\n")
+    r = run_cli("list", "--profiles-dir", str(tmp_path))
+    assert r.returncode == 2 and "missing column" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,37 @@
+"""The typed stack config: shipped stacks load; bad values name the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiles.errors import UsageError
+from profiles.stack.config import load, parse
+from tests.support.cli import ROOT
+
+
+def test_shipped_stacks_validate():
+    dev, prod = load(ROOT, "dev"), load(ROOT, "prod")
+    assert dev.model == "meta-llama/Llama-3.1-8B-Instruct" and dev.acceleratorType is None
+    assert prod.acceleratorType == "tpu-v6e-slice" and prod.modelSource.type == "gcs" and prod.modelSource.bucket
+    assert prod.cluster.deletionProtection is True
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"model": "llama-3.1-8b"}, "gke-inference:model: value 'llama-3.1-8b': not a catalog model; closest: "),
+    ({"model": "meta-llama/Llama-3.1-8B", "acceleratorType": "nvidia-l5"}, "gke-inference:acceleratorType: value 'nvidia-l5'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "pricingModel": "cheap"}, "gke-inference:pricingModel: value 'cheap': Input should be"),
+    ({"model": "meta-llama/Llama-3.1-8B", "targetNtpotMs": 0}, "gke-inference:targetNtpotMs: value 0: Input should be greater than 0"),
+    ({"model": "meta-llama/Llama-3.1-8B", "autoscaling": {"minReplicas": 3, "maxReplicas": 2}},
+     "gke-inference:autoscaling: maxReplicas 2 is below minReplicas 3"),
+    ({"model": "meta-llama/Llama-3.1-8B", "modelSource": {"type": "gcs"}}, "gke-inference:modelSource: bucket is required"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"mode": "hybrid"}}, "gke-inference:cluster.mode: value 'hybrid'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "namespace": "Prod_NS"}, "gke-inference:namespace: value 'Prod_NS': String should match"),
+    ({"model": "meta-llama/Llama-3.1-8B", "capacity": "reserved"}, "gke-inference:capacity: value 'reserved'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "targetNtpot": 100}, "gke-inference:targetNtpot: value 100: unknown key"),
+    ({}, "gke-inference:model:"),
+])
+def test_bad_values_name_key_value_and_rule(values, expected):
+    with pytest.raises(UsageError) as err:
+        parse(values, "Pulumi.test.yaml")
+    assert str(err.value).startswith("Pulumi.test.yaml: ") and expected in str(err.value)
+    assert "\n" not in str(err.value)
