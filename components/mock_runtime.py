@@ -26,6 +26,8 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from profiles.stack.config import NS, namespace, parse, read_stack_file
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "gke-inference"
 SECRET = "[secret]"
@@ -174,8 +176,6 @@ def offline_plan(stack_file: Path) -> tuple[Run, str]:
     """The program run for a Pulumi.<stack>.yaml, and its hfToken state. An unset token that the stack needs is
     planned with a placeholder secret (the summary says so; `pulumi up` refuses it); UsageError or pulumi.RunError
     (one line) when the stack is refused."""
-    from profiles.stack.config import NS, namespace, parse, read_stack_file
-
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
     raw = read_stack_file(stack_file)
     config, secrets, token = engine_config(raw, NS + "hfToken")

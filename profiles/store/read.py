@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from profiles.errors import UsageError
+from profiles.store.frame import to_points
 from profiles.store.points import (
     CHOICES,
     COUNT_COLUMN,
@@ -45,8 +46,6 @@ def read_file(path: Path) -> pd.DataFrame:
 
 def load_file(path: Path) -> list[ProfilePoint]:
     """Every point in one store CSV, in file order."""
-    from profiles.store.frame import to_points
-
     return to_points(read_file(path))
 
 
