@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 
 from profiles.catalog.catalog import PRICING_MODELS
@@ -28,11 +29,24 @@ def positive(kind: type):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"value '{text}' is not a {'whole ' if kind is int else ''}number") from None
+        if not math.isfinite(value):  # float() accepts nan and inf
+            raise argparse.ArgumentTypeError(f"value '{text}' is not a finite number")
         if value <= 0:
             raise argparse.ArgumentTypeError(f"value '{text}' must be greater than 0")
         return value
     convert.__name__ = f"positive {kind.__name__}"
     return convert
+
+
+def fraction(text: str) -> float:
+    """A share in (0, 1], such as vLLM's --gpu-memory-utilization."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"value '{text}' is not a number; allowed: 0 < x <= 1") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"value '{text}' is out of range; allowed: 0 < x <= 1")
+    return value
 
 
 def choice(allowed: Sequence[str], aliases: dict[str, str] | None = None, fold: bool = False):
