@@ -14,10 +14,13 @@ from profiles.estimator.curves import OUTPUT, generate  # noqa: E402
 
 def main() -> int:
     start = time.perf_counter()
-    points, fitted, skipped = generate(default_catalog())
-    print(f"{points} points, {fitted} configurations ({skipped} do not fit) in {time.perf_counter() - start:.0f} s -> {OUTPUT}",
-          file=sys.stderr)
-    return 0
+    points, fitted, skipped, failed = generate(default_catalog())
+    print(f"{points} points, {fitted} configurations ({skipped} do not fit or load) in {time.perf_counter() - start:.0f} s "
+          f"-> {OUTPUT}", file=sys.stderr)
+    for check in failed:
+        print(f"NOT SATURATED: {check.key}: top point {check.top_output_tps:,.0f} tok/s vs capacity "
+              f"{check.capacity_tps:,.0f}, queue {check.top_waiting:.2f}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

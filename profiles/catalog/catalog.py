@@ -28,6 +28,11 @@ class Accelerator:
     chips_per_device: int  # 2 on TPU7x (dual chiplet): vLLM TP = 2 x google.com/tpu
     source: str
     confidence: str
+    arch: str = ""  # chip architecture (Ampere, Hopper, v6e, ...): the estimator's efficiencies are per arch
+
+    @property
+    def efficiency_group(self) -> str:
+        return self.arch or self.family
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,20 @@ class ServerImage:
     confidence: str
 
 
+FORMAT_MODES = ("native", "weight-only", "unsupported")
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    """How one chip architecture runs one weight format in vLLM (data/weight_formats.csv)."""
+
+    arch: str
+    precision: str
+    mode: str  # native: matmuls in that format | weight-only: stored so, computed in bf16 | unsupported: served bf16
+    source: str
+    confidence: str
+
+
 @dataclass(frozen=True)
 class SchedulerDefaults:
     """vLLM's own max-num-batched-tokens / max-num-seqs for the API server on one accelerator."""
@@ -119,6 +138,7 @@ class Catalog:
         self.models = {m.model: m for m in self._models()}
         self.server_images = list(self._server_images())
         self.vllm_defaults = {(d.vllm_version, d.accelerator_type): d for d in self._vllm_defaults()}
+        self.weight_formats = {(w.arch, w.precision): w for w in self._weight_formats()}
 
     # ---- loading -------------------------------------------------------------------------
     def _rows(self, name: str, required: tuple[str, ...]):
@@ -127,13 +147,20 @@ class Catalog:
             yield Cell(path, line, row)
 
     def _accelerators(self):
-        cols = ("accelerator_type", "kind", "family", "memory_gb", "hbm_bandwidth_gbps", "bf16_tflops",
+        cols = ("accelerator_type", "kind", "family", "arch", "memory_gb", "hbm_bandwidth_gbps", "bf16_tflops",
                 "fp8_tflops", "int8_tops", "chips_per_device", "source", "confidence")
         for c in self._rows("accelerators.csv", cols):
             yield Accelerator(c.text("accelerator_type"), c.choice("kind", ("gpu", "tpu")), c.text("family"),
                               c.number("memory_gb") or 0.0, c.number("hbm_bandwidth_gbps") or 0.0,
                               c.number("bf16_tflops") or 0.0, c.number("fp8_tflops"), c.number("int8_tops"),
-                              c.integer("chips_per_device") or 1, c.text("source"), c.choice("confidence", CONFIDENCE))
+                              c.integer("chips_per_device") or 1, c.text("source"), c.choice("confidence", CONFIDENCE),
+                              c.text("arch"))
+
+    def _weight_formats(self):
+        cols = ("arch", "precision", "mode", "source", "confidence")
+        for c in self._rows("weight_formats.csv", cols):
+            yield WeightFormat(c.text("arch"), c.text("precision"), c.choice("mode", FORMAT_MODES), c.text("source"),
+                               c.choice("confidence", CONFIDENCE))
 
     def _machine_types(self):
         cols = ("machine_type", "accelerator_type", "accelerator_count", "vcpus", "memory_gb", "regions",
@@ -273,6 +300,15 @@ class Catalog:
 
     def image(self, model_server: str, platform: str) -> ServerImage | None:
         return next((i for i in self.server_images if i.model_server == model_server and i.platform == platform), None)
+
+    def weight_format(self, accelerator_type: str, precision: str) -> WeightFormat:
+        """How the chip runs `precision` weights; a pair weight_formats.csv lacks is unsupported (served in bf16)."""
+        acc = self.accelerator(accelerator_type)
+        found = self.weight_formats.get((acc.efficiency_group, precision))
+        if found is None and precision in ("bf16", "fp16", "fp32"):
+            return WeightFormat(acc.efficiency_group, precision, "native", "bf16/fp16 run natively on every catalog chip", "V")
+        return found or WeightFormat(acc.efficiency_group, precision, "unsupported",
+                                     f"weight_formats.csv has no {acc.efficiency_group}/{precision} row", "U")
 
     def scheduler_defaults(self, vllm_version: str, accelerator_type: str) -> SchedulerDefaults:
         try:

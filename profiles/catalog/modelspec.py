@@ -8,7 +8,11 @@ from pathlib import Path
 
 from profiles.errors import UsageError
 
-DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "mxfp4": 0.5, "fp4": 0.5, "int4": 0.5}
+# Bytes per stored parameter, block scales included: mxfp4 = 4-bit values + one 8-bit scale per 32 (4.25 bits);
+# nvfp4 = 4 bits + an fp8 scale per 16 (4.5 bits); int4 (GPTQ/AWQ, group 128) ~ 4.25 bits.
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "mxfp4": 4.25 / 8, "fp4": 4.5 / 8,
+               "int4": 4.25 / 8}
+QUANTIZED = ("fp8", "int8", "mxfp4", "fp4", "int4")
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,36 @@ class ModelSpec:
     source: str
     confidence: str
 
+    def parts(self) -> tuple[float, float, float, float]:
+        """(input embedding, lm_head, MoE experts, everything else) parameters; all 'else' when the shape is unknown."""
+        total = self.total_params_b * 1e9
+        if not (self.layers and self.hidden_size and self.vocab_size and self.ffn_size):
+            return 0.0, 0.0, 0.0, total
+        embed = float(self.vocab_size * self.hidden_size)
+        head = 0.0 if self.tied_embeddings else embed
+        experts = float(self.layers * (self.experts or 0) * 3 * self.hidden_size * self.ffn_size)
+        return embed, head, experts, max(total - embed - head - experts, 0.0)
+
+    def bytes_at(self, dtype: str, experts_fraction: float = 1.0, input_embedding: bool = True) -> float:
+        """A checkpoint's real composition: quantized formats cover the linear layers only (embeddings and lm_head
+        stay bf16), and mxfp4 checkpoints of MoE models (gpt-oss) quantize only the experts: attention stays bf16."""
+        embed, head, experts, other = self.parts()
+        wide = DTYPE_BYTES[dtype] if dtype not in QUANTIZED else 2.0
+        narrow = DTYPE_BYTES[dtype]
+        other_bytes = wide if dtype == "mxfp4" and self.experts else narrow
+        return (embed * input_embedding + head) * wide + experts * experts_fraction * narrow + other * other_bytes
+
     def weight_bytes(self, dtype: str | None = None) -> float:
-        """Bytes of weights at a precision (default: the checkpoint's own)."""
-        return self.total_params_b * 1e9 * DTYPE_BYTES[dtype or self.default_dtype]
+        """Bytes of weights resident in memory at a precision (default: the checkpoint's own); all experts resident."""
+        return self.bytes_at(dtype or self.default_dtype)
+
+    def step_weight_bytes(self, dtype: str, tokens: float) -> float:
+        """Weight bytes one engine step reads for `tokens` tokens: the input embedding is a lookup (not read whole),
+        and a MoE layer reads only the experts its tokens route to, E·(1-(1-k/E)^tokens) of E on average."""
+        fraction = 1.0
+        if self.experts and self.experts_per_token:
+            fraction = 1 - (1 - self.experts_per_token / self.experts) ** max(tokens, 1.0)
+        return self.bytes_at(dtype, fraction, input_embedding=False)
 
 
 def kv_bytes_per_token(layers: int, kv_heads: int, head_dim: int, dtype_bytes: float = 2.0) -> int:

@@ -1,19 +1,27 @@
-"""Calibration (`make calibrate` / `make accuracy`): fit the estimator's efficiencies on the published rows, report its error.
+"""Calibration (`make calibrate` / `make accuracy`): fit the estimator's efficiencies on published rows, score them honestly.
 
-Rows: ../shared/data/published_measurements_normalized.csv. A row is used when the catalog knows its model's
-shape and accelerator and it states its input length; rows with speculative decoding or with prefix caching
-over multi-turn conversations are left out (neither is modelled: both cut the work a TTFT or ITL measures).
-Per accelerator family x engine, MFU, MBU and the per-step overhead are fitted by coordinate descent on a
-grid, minimising the median absolute percentage error over every published metric of the group's rows
-(output tok/s, TTFT, ITL/TPOT, NTPOT); pooled fits per engine and overall are the fallbacks.
-Server flags a row's benchmark set (an fp8 KV cache, a larger token budget, ...) come from
-profiles/data/calibration_server_args.csv, each with its source; every other flag is vLLM's default.
-Writes profiles/data/estimator_coefficients.csv and estimator_residuals.csv (one line per row x metric).
+Rows: ../shared/data/published_measurements_normalized.csv plus profiles/data/published_measurements_extra.csv (same
+columns, one source per row). A row is used when the catalog knows its model's shape and accelerator and it states its
+input length; rows with speculative decoding or with prefix caching over multi-turn conversations are left out
+(neither is modelled: both cut the work a TTFT or ITL measures), and so is the TTFT of rows run with vLLM 0.6's
+multi-step scheduling (`--num-scheduler-steps`: a new request waits for the running window, which is not modelled).
+
+Fit, per chip architecture x engine (A100-40GB and -80GB share Ampere's kernels, H100 and H200 Hopper's):
+  1. the engine's pooled MFU, MBU and per-step overhead, by coordinate descent on a bounded grid minimising the median
+     absolute percentage error over every published metric of the engine's rows;
+  2. each architecture's own fit on its rows, started from the pool and then shrunk toward it:
+     p = pool + n/(n + SHRINK_ROWS) x (own - pool), so one or two rows cannot make an H100 slower than an A100.
+Bounds are physical (reference performance-modeling.md §5). Accuracy is scored leave-one-source-out: every source
+(a repository or a site) is held out in turn, the coefficients are refitted without its rows, and its rows are scored;
+the in-sample table (rows scored by coefficients fitted on them) is reported beside it, labelled.
+Server flags a row's benchmark set come from profiles/data/calibration_server_args.csv, each with its source.
+Writes profiles/data/estimator_coefficients.csv, estimator_residuals.csv (in-sample) and estimator_cv_residuals.csv.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import statistics
 import sys
@@ -27,43 +35,65 @@ from profiles.estimator.estimate import COEFFICIENTS, Load, ServerArgs, coeffici
 from profiles.estimator.step_time import MODEL_VERSION, Efficiency
 
 ROWS = SHARED_DIR / "data" / "published_measurements_normalized.csv"
+EXTRA_ROWS = DATA_DIR / "published_measurements_extra.csv"
 RESIDUALS = DATA_DIR / "estimator_residuals.csv"
+CV_RESIDUALS = DATA_DIR / "estimator_cv_residuals.csv"
 SERVER_ARGS = DATA_DIR / "calibration_server_args.csv"
 # Bounded to physically plausible values (reference performance-modeling.md §5: MBU 0.33-0.67 measured, MFU
 # 0.25-0.46 offline): with 1-3 rows a group could otherwise "fit" a 0.2 MBU that makes batch-1 decode 3x too slow.
 GRID = {"mbu": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "mfu": [0.25, 0.35, 0.45, 0.55, 0.65, 0.75],
         "overhead_ms": [0.5, 1, 2, 4, 8, 16]}
-START = {"mbu": 0.6, "mfu": 0.45, "overhead_ms": 2}
+START = {"mfu": 0.45, "mbu": 0.6, "overhead_ms": 2}
+PARAMS = tuple(START)
+SHRINK_ROWS = 4  # an architecture's own fit weighs n/(n + 4) against its engine's pool
 METRICS = {"output_tok_s": "output tok/s", "ttft_ms": "TTFT", "itl_ms": "ITL/TPOT", "ntpot_ms": "NTPOT"}
+MAX_PROMPTS = 1000  # a burst larger than this is simulated as 1000 prompts (the rate, not the count, matters)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: load_rows() builds each row once
 class Row:
     row_id: str
-    family: str
+    arch: str
     engine: str
-    args: tuple  # estimate() arguments: spec, shape, precision, workload, load
+    args: tuple  # estimate() arguments: spec, shape, precision, workload, load, requests
     measured: dict[str, float]
     stat: dict[str, str]  # metric -> p50 | mean
     server: ServerArgs = ServerArgs()
+    source_key: str = ""
 
 
 def _engine(source: str) -> str:
     s = source.lower()
-    for key, engine in (("tensorrt-llm", "trtllm"), ("nim", "trtllm"), ("sglang", "sglang"), ("jetstream", "jetstream")):
+    for key, engine in (("tensorrt-llm", "trtllm"), ("nim", "trtllm"), ("sglang 0", "sglang"), ("jetstream", "jetstream")):
         if key in s:
             return engine
     return "vllm"
 
 
+def source_key(source: str) -> str:
+    """The publisher a row comes from: `owner/repo` of a repository (forks of mlcommons results count as mlcommons),
+    or the site of a URL. Leave-one-source-out holds out every row of one key together."""
+    first = source.strip().split()[0].rstrip(";:,")
+    if first.startswith("http"):
+        parts = first.split("/")
+        return "/".join(parts[2:4]) if "github.com" in first else parts[2]
+    repo = first.split("@")[0].split(":")[0]
+    return "mlcommons/inference_results" if "inference_results" in repo else repo
+
+
+def _read(path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def load_server_args(known: set[str]) -> dict[str, ServerArgs]:
-    """Per-row server flags; a row id the published file lacks or a bad number is a data error (exit 2)."""
+    """Per-row server flags; a row id the published files lack or a bad number is a data error (exit 2)."""
     out = {}
     with SERVER_ARGS.open(newline="", encoding="utf-8") as handle:
         for line, r in enumerate(csv.DictReader(handle), start=2):
             where = f"{SERVER_ARGS.name} line {line}"
             if r["row_id"] not in known:
-                raise UsageError(f"{where}: row_id '{r['row_id']}' is not in {ROWS.name}")
+                raise UsageError(f"{where}: row_id '{r['row_id']}' is not in {ROWS.name} or {EXTRA_ROWS.name}")
             if not r["source"] or r["confidence"] not in ("V", "U"):
                 raise UsageError(f"{where}: every row needs a source and confidence V or U (got '{r['confidence']}')")
             try:
@@ -75,11 +105,15 @@ def load_server_args(known: set[str]) -> dict[str, ServerArgs]:
     return out
 
 
+def _prompts(low: str) -> int | None:
+    found = re.search(r"--num-prompts (\d+)|(\d[\d,]*) (?:sharegpt )?(?:text )?(?:prompts|requests at)", low)
+    return int((found.group(1) or found.group(2)).replace(",", "")) if found else None
+
+
 def load_rows() -> tuple[list[Row], list[str]]:
     catalog = default_catalog()
     used, skipped = [], []
-    with ROWS.open(newline="", encoding="utf-8") as handle:
-        published = list(csv.DictReader(handle))
+    published = _read(ROWS) + (_read(EXTRA_ROWS) if EXTRA_ROWS.exists() else [])
     server_args = load_server_args({r["row_id"] for r in published})
     for r in published:
         rid, src = r["row_id"], r["source"]
@@ -103,24 +137,28 @@ def load_rows() -> tuple[list[Row], list[str]]:
             continue
         replicas = 8 if "8 replicas" in src else 1
         count = int(r["accelerator_count"]) // replicas
-        workload = SHAREGPT if (r["input_len"], r["output_len"]) == ("226", "195") else fixed(int(r["input_len"]), int(r["output_len"]))
+        sharegpt = (r["input_len"], r["output_len"]) == ("226", "195")
+        workload = SHAREGPT if sharegpt else fixed(int(float(r["input_len"])), int(float(r["output_len"])))
+        prompts = _prompts(low)
+        n = min(prompts, MAX_PROMPTS) if prompts else None
         if r["load_type"] == "offline":
-            prompts = re.search(r"(\d[\d,]*) (?:ShareGPT )?(?:text )?prompts", src)
-            load, n = Load("offline"), min(int(prompts.group(1).replace(",", "")) if prompts else 1000, 1000)
+            load, n = Load("offline"), n or MAX_PROMPTS
         elif r["load_type"] == "concurrency":
-            load, n = Load("concurrency", float(r["load_value"]) / replicas), None
+            load = Load("concurrency", float(r["load_value"]) / replicas)
         else:
-            load, n = Load("request_rate", float(r["load_value"])), None
+            load = Load("request_rate", float(r["load_value"]))
         shape = Shape("", r["accelerator_type"], count, "", 1)
         measured = {k: float(r[k]) for k in METRICS if r[k]}
+        if "num-scheduler-steps" in low:  # multi-step scheduling holds a new request until the window ends: not modelled
+            measured.pop("ttft_ms", None)
         if "output_tok_s" in measured:
             measured["output_tok_s"] /= replicas
         stat = {"ttft_ms": "mean" if re.search(r"ttft (and itl )?(are|is|=) (the )?mean", low) else "p50",
                 "itl_ms": "mean" if re.search(r"ttft and itl are means|itl_ms = loadgen tpot mean", low) else "p50",
                 "ntpot_ms": "mean"}
-        used.append(Row(rid, catalog.accelerators[r["accelerator_type"]].family, _engine(src),
+        used.append(Row(rid, catalog.accelerators[r["accelerator_type"]].efficiency_group, _engine(src),
                         (spec, shape, r["precision"], workload, load, n), measured, stat,
-                        server_args.get(rid, ServerArgs())))
+                        server_args.get(rid, ServerArgs()), source_key(src)))
     return used, skipped
 
 
@@ -135,10 +173,15 @@ def predict(row: Row, eff: Efficiency) -> dict[str, float] | str:
             "itl_ms": e.itl_ms[row.stat["itl_ms"]], "ntpot_ms": e.ntpot_ms[row.stat["ntpot_ms"]]}
 
 
-def errors(rows: list[Row], eff: Efficiency) -> list[float]:
+@functools.cache
+def _predict_cached(row: Row, mfu: float, mbu: float, overhead_ms: float) -> dict[str, float] | str:
+    return predict(row, Efficiency(row.arch, row.engine, mfu, mbu, overhead_ms, 0, ""))
+
+
+def errors(rows: list[Row] | tuple[Row, ...], params: dict) -> list[float]:
     out = []
     for row in rows:
-        pred = predict(row, eff)
+        pred = _predict_cached(row, *(params[k] for k in PARAMS))
         if isinstance(pred, str):
             out.append(1.0)
             continue
@@ -146,14 +189,13 @@ def errors(rows: list[Row], eff: Efficiency) -> list[float]:
     return out
 
 
-def fit_group(rows: list[Row], family: str, engine: str) -> Efficiency:
-    params = dict(START)
-
-    def make(p: dict) -> Efficiency:
-        return Efficiency(family, engine, p["mfu"], p["mbu"], p["overhead_ms"], len(rows), "")
+@functools.cache
+def fit_params(rows: tuple[Row, ...], start: tuple[float, ...]) -> tuple[dict, float]:
+    """Coordinate descent over GRID from `start` (values in PARAMS order); returns the params and their median APE."""
+    params = dict(zip(PARAMS, start, strict=True))
 
     def score(p: dict) -> tuple[float, float]:
-        errs = errors(rows, make(p))
+        errs = errors(rows, p)
         return (statistics.median(errs), statistics.mean(errs))
 
     best = score(params)
@@ -167,89 +209,126 @@ def fit_group(rows: list[Row], family: str, engine: str) -> Efficiency:
                     best, params, changed = s, trial, True
         if not changed:
             break
-    ids = " ".join(r.row_id for r in rows)
-    return Efficiency(family, engine, params["mfu"], params["mbu"], params["overhead_ms"], len(rows),
-                      f"fitted by scripts/calibrate.py ({MODEL_VERSION}) on {ids}; median APE {best[0]:.1%}")
+    return params, best[0]
+
+
+def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
+    """Engine pools, shrunk architecture fits and a ('*', '*') fallback (the median of the pools) for `rows`."""
+    table: dict[tuple[str, str], Efficiency] = {}
+    start = tuple(START[k] for k in PARAMS)
+    for engine in sorted({r.engine for r in rows}):
+        members = tuple(sorted((r for r in rows if r.engine == engine), key=lambda r: r.row_id))
+        pool, ape = fit_params(members, start)
+        ids = " ".join(r.row_id for r in members)
+        table[("*", engine)] = Efficiency("*", engine, pool["mfu"], pool["mbu"], pool["overhead_ms"], len(members),
+                                          f"pooled fit ({MODEL_VERSION}) on {ids}; median APE {ape:.1%}")
+        for arch in sorted({r.arch for r in members}):
+            own_rows = tuple(r for r in members if r.arch == arch)
+            own, own_ape = fit_params(own_rows, tuple(pool[k] for k in PARAMS))
+            w = len(own_rows) / (len(own_rows) + SHRINK_ROWS)
+            shrunk = {k: round(pool[k] + w * (own[k] - pool[k]), 4) for k in pool}
+            table[(arch, engine)] = Efficiency(
+                arch, engine, shrunk["mfu"], shrunk["mbu"], shrunk["overhead_ms"], len(own_rows),
+                f"own fit on {' '.join(r.row_id for r in own_rows)} (MFU {own['mfu']:g}, MBU {own['mbu']:g}, "
+                f"{own['overhead_ms']:g} ms/step; median APE {own_ape:.1%}) shrunk {w:.2f} toward the {engine} pool")
+    pools = [e for (a, _), e in table.items() if a == "*"]
+    med = {k: statistics.median(getattr(e, k) for e in pools) for k in PARAMS}
+    table[("*", "*")] = Efficiency("*", "*", med["mfu"], med["mbu"], med["overhead_ms"], 0,
+                                   "median of the engine pools (an engine without rows)")
+    return table
 
 
 def calibrate() -> None:
     rows, skipped = load_rows()
-    groups: dict[tuple[str, str], list[Row]] = {}
-    for row in rows:
-        groups.setdefault((row.family, row.engine), []).append(row)
-        groups.setdefault(("*", row.engine), []).append(row)
-        groups.setdefault(("*", "*"), []).append(row)
-    fitted = []
-    for (family, engine), members in sorted(groups.items()):
-        eff = fit_group(members, family, engine)
-        print(f"{family:>10} {engine:<9} rows {len(members):>2}: MFU {eff.mfu:<5} MBU {eff.mbu:<4} overhead {eff.overhead_ms:>4} ms  "
-              f"({eff.source.split('; ')[-1]})", file=sys.stderr)
-        fitted.append(eff)
+    table = fit_table(rows)
+    for e in sorted(table.values(), key=lambda e: (e.engine, e.arch)):
+        print(f"{e.arch:>10} {e.engine:<9} rows {e.rows:>2}: MFU {e.mfu:<6} MBU {e.mbu:<6} overhead {e.overhead_ms:>6} ms/step",
+              file=sys.stderr)
     with COEFFICIENTS.open("w", newline="", encoding="utf-8") as handle:
         w = csv.writer(handle, lineterminator="\n")
-        w.writerow(["family", "engine", "mfu", "mbu", "overhead_ms", "rows", "source"])
-        for e in fitted:
-            w.writerow([e.family, e.engine, e.mfu, e.mbu, e.overhead_ms, e.rows, e.source])
+        w.writerow(["arch", "engine", "mfu", "mbu", "overhead_ms", "rows", "source"])
+        for e in sorted(table.values(), key=lambda e: (e.engine, e.arch)):
+            w.writerow([e.arch, e.engine, e.mfu, e.mbu, e.overhead_ms, e.rows, e.source])
     coefficients.cache_clear()  # residuals below must use the file just written
-    write_residuals(rows, skipped)
-
-
-def residuals(rows: list[Row]) -> list[dict[str, str]]:
-    out = []
-    for row in rows:
-        eff = efficiency(row.family, row.engine)
-        pred = predict(row, eff)
-        for metric, value in row.measured.items():
-            est = None if isinstance(pred, str) else pred[metric]
-            out.append({"row_id": row.row_id, "family": row.family, "engine": row.engine, "metric": metric,
-                        "statistic": row.stat.get(metric, "p50") if metric != "output_tok_s" else "",
-                        "measured": f"{value:.6g}", "estimated": "" if est is None else f"{est:.6g}",
-                        "abs_pct_error": "" if est is None else f"{abs(est - value) / value:.4f}",
-                        "coefficients": f"{eff.family}/{eff.engine}", "note": pred if isinstance(pred, str) else "",
-                        "source": f"measured: published row {row.row_id} of shared/data/published_measurements_normalized.csv; "
-                                  f"estimated: {MODEL_VERSION} with the {eff.family}/{eff.engine} coefficients"})
-    return out
-
-
-def write_residuals(rows: list[Row], skipped: list[str]) -> None:
-    lines = residuals(rows)
-    with RESIDUALS.open("w", newline="", encoding="utf-8") as handle:
-        w = csv.DictWriter(handle, fieldnames=list(lines[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(lines)
+    write_residuals(RESIDUALS, residuals(rows))
     print(f"skipped: {'; '.join(skipped)}", file=sys.stderr)
 
 
+def _lines(row: Row, eff: Efficiency, scoring: str) -> list[dict[str, str]]:
+    pred = predict(row, eff)
+    out = []
+    for metric, value in row.measured.items():
+        est = None if isinstance(pred, str) else pred[metric]
+        out.append({"row_id": row.row_id, "arch": row.arch, "engine": row.engine, "source_key": row.source_key,
+                    "metric": metric, "statistic": row.stat.get(metric, "p50") if metric != "output_tok_s" else "",
+                    "measured": f"{value:.6g}", "estimated": "" if est is None else f"{est:.6g}",
+                    "abs_pct_error": "" if est is None else f"{abs(est - value) / value:.4f}",
+                    "coefficients": f"{eff.arch}/{eff.engine} MFU {eff.mfu:g} MBU {eff.mbu:g} {eff.overhead_ms:g} ms/step",
+                    "note": pred if isinstance(pred, str) else "",
+                    "source": f"measured: published row {row.row_id}; estimated: {MODEL_VERSION}, {scoring}"})
+    return out
+
+
+def residuals(rows: list[Row]) -> list[dict[str, str]]:
+    """In-sample: every row scored with the checked-in coefficients (fitted on it)."""
+    return [line for row in rows for line in _lines(row, efficiency(row.arch, row.engine), "in-sample")]
+
+
+def cv_residuals(rows: list[Row]) -> list[dict[str, str]]:
+    """Leave-one-source-out: each source's rows scored by coefficients refitted without that source."""
+    out = []
+    for key in sorted({r.source_key for r in rows}):
+        table = fit_table([r for r in rows if r.source_key != key])
+        for row in (r for r in rows if r.source_key == key):
+            out += _lines(row, efficiency(row.arch, row.engine, table), f"fitted without source {key}")
+    return out
+
+
+def write_residuals(path, lines: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        w = csv.DictWriter(handle, fieldnames=list(lines[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(lines)
+
+
 def accuracy_table(lines: list[dict[str, str]]) -> str:
-    """Median and p90 APE per family for throughput, TTFT and ITL/TPOT (NTPOT counted with ITL/TPOT)."""
+    """Median and p90 APE per architecture for throughput, TTFT and ITL/TPOT (NTPOT counted with ITL/TPOT)."""
     kinds = {"output_tok_s": "throughput", "ttft_ms": "TTFT", "itl_ms": "ITL/TPOT", "ntpot_ms": "ITL/TPOT"}
     cells: dict[tuple[str, str], list[float]] = {}
     for line in lines:
         if not line["abs_pct_error"]:
             continue
         value = float(line["abs_pct_error"])
-        for fam in (line["family"], "all"):
-            cells.setdefault((fam, kinds[line["metric"]]), []).append(value)
-    fams = sorted({f for f, _ in cells} - {"all"}) + ["all"]
-    head = "| family | " + " | ".join(f"{k} median / p90 (n)" for k in ("throughput", "TTFT", "ITL/TPOT")) + " |"
+        for group in (f"{line['arch']} {line['engine']}", "all"):
+            cells.setdefault((group, kinds[line["metric"]]), []).append(value)
+    groups = sorted({g for g, _ in cells} - {"all"}) + ["all"]
+    head = "| architecture engine | " + " | ".join(f"{k} median / p90 (n)" for k in ("throughput", "TTFT", "ITL/TPOT")) + " |"
     rows = [head, "|---|---|---|---|"]
-    for fam in fams:
+    for group in groups:
         parts = []
         for k in ("throughput", "TTFT", "ITL/TPOT"):
-            v = sorted(cells.get((fam, k), []))
+            v = sorted(cells.get((group, k), []))
             parts.append(f"{statistics.median(v):.0%} / {v[min(len(v) - 1, int(0.9 * len(v)))]:.0%} ({len(v)})" if v else "—")
-        rows.append(f"| {fam} | " + " | ".join(parts) + " |")
+        rows.append(f"| {group} | " + " | ".join(parts) + " |")
     return "\n".join(rows)
 
 
+def _read_lines(path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def run(report: bool = False) -> str:
-    """Fit (or, with `report`, only score the checked-in coefficients), write the residuals, return the accuracy table."""
+    """Fit (or, with `report`, only score the checked-in coefficients); write both residual files; return both tables."""
     if not ROWS.exists():
         raise UsageError(f"{ROWS} not found (../shared beside the checkout)")
+    rows, _ = load_rows()
     if report:
-        rows, skipped = load_rows()
-        write_residuals(rows, skipped)
+        write_residuals(RESIDUALS, residuals(rows))
     else:
         calibrate()
-    with RESIDUALS.open(newline="", encoding="utf-8") as handle:
-        return accuracy_table(list(csv.DictReader(handle)))
+    write_residuals(CV_RESIDUALS, cv_residuals(rows))
+    return ("Leave-one-source-out (each source scored by coefficients fitted without it):\n"
+            f"{accuracy_table(_read_lines(CV_RESIDUALS))}\n\n"
+            "In-sample (scored on the rows the coefficients were fitted on; optimistic):\n"
+            f"{accuracy_table(_read_lines(RESIDUALS))}")

@@ -1,18 +1,26 @@
 """Estimated profiles: every catalog model x accelerator configuration that fits, as store points.
 
 Configurations: GPU counts 1/2/4/8 on their GKE machine types, TPU single-host slices 1x1/2x2/2x4 on v5e and
-v6e. Each curve is a request-rate sweep on the ShareGPT length distribution: the saturation rate is the QPS
-with `max-num-seqs` requests kept in flight, and ten Poisson rates span 10-125 % of it. Rows carry `provenance=estimated` and the
-estimator version with the coefficients they used; measured and published rows of the same configuration win.
+v6e, each at the checkpoint's own precision where the chip runs it (weight_formats.csv; an mxfp4 checkpoint does not
+load on TPU, so there is no such curve). Each curve is a request-rate sweep on the ShareGPT length distribution:
+first the configuration's capacity (the steady-state throughput of an offline burst, warm-up and drain left out),
+then ten Poisson rates at 10-200 % of it, each measured at steady state. The top two points are past capacity:
+their served rate is the capacity and the queue grows, which is what the HPA's queue signal and the inflection
+need. `make profiles` checks every curve for that (TopCheck) and fails when one does not saturate.
+Rows carry `provenance=estimated` and the estimator version with the coefficients they used; measured and published
+rows of the same configuration win.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from profiles.catalog.catalog import Catalog, Shape
+from profiles.catalog.catalog import Catalog, Shape, default_catalog
 from profiles.catalog.csvdata import DATA_DIR
 from profiles.catalog.modelspec import ModelSpec
 from profiles.catalog.workload import SHAREGPT
@@ -25,8 +33,8 @@ from profiles.store.write import write_file
 
 GPUS = ("nvidia-l4", "nvidia-tesla-a100", "nvidia-a100-80gb", "nvidia-h100-80gb", "nvidia-h200-141gb")
 TPUS = ("tpu-v5-lite-podslice", "tpu-v6e-slice")
-FRACTIONS = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0, 1.1, 1.25)
-CURVE_REQUESTS = 300  # simulated requests per point of a shipped curve
+FRACTIONS = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0, 1.5, 2.0)  # of the capacity; the top two are overloaded
+TOP_TOLERANCE = 0.05  # the top point's throughput within 5 % of the configuration's capacity
 DATE = "2026-11-27"  # the estimator version's date, not the run's: regenerating gives identical files
 OUTPUT = SHIPPED_DIR / "estimated.csv"
 FINGERPRINT = SHIPPED_DIR / "estimated.sha256"
@@ -35,8 +43,9 @@ PACKAGE = Path(__file__).resolve().parents[1]
 INPUTS = [PACKAGE / "estimator" / name for name in ("estimate.py", "step_time.py", "simulator.py", "curves.py")]
 INPUTS += [PACKAGE / "catalog" / name for name in ("workload.py", "modelspec.py", "stats.py")]
 INPUTS += [PACKAGE / "serving" / "sizing.py"]
+INPUTS += [PACKAGE / "catalog" / "catalog.py"]
 INPUTS += [DATA_DIR / name for name in ("estimator_coefficients.csv", "models.csv", "accelerators.csv", "machine_types.csv",
-                                        "tpu_topologies.csv", "vllm_defaults.csv")]
+                                        "tpu_topologies.csv", "vllm_defaults.csv", "weight_formats.csv")]
 
 
 def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
@@ -61,24 +70,58 @@ def _point(spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estima
         itl_ms=e.itl_ms["p50"], ntpot_p90_ms=e.ntpot_ms["p90"], ttft_p90_ms=e.ttft_ms["p90"], itl_p90_ms=e.itl_ms["p90"],
         num_requests_waiting=e.num_requests_waiting, kv_cache_usage_perc=e.kv_cache_usage_perc,
         num_requests_running=e.num_requests_running, provenance="estimated", source_id=f"{MODEL_VERSION}-r{index}",
-        source=f"{provenance(e.efficiency)}; ShareGPT lengths, {e.requests} simulated requests, seed 0",
+        source=f"{provenance(e.efficiency)}; ShareGPT lengths, {e.requests} simulated requests measured at steady state "
+               "(warm-up and drain left out), seed 0",
         derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE)
 
 
+def capacity(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> Estimate:
+    """The configuration's steady-state capacity on ShareGPT (what `estimate --offline` reports)."""
+    return estimate(catalog, spec, shape, precision, SHAREGPT, Load("offline"))
+
+
 def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> list[ProfilePoint]:
-    """One configuration's sweep; [] when the model does not fit the shape."""
-    seqs = catalog.scheduler_defaults(VLLM_VERSION, shape.accelerator_type).max_num_seqs
-    try:  # saturation: the batch kept full (max-num-seqs in flight) long enough to reach steady state
-        saturation = estimate(catalog, spec, shape, precision, SHAREGPT, Load("concurrency", seqs),
-                              requests=min(3 * seqs, 2000)).qps
+    """One configuration's sweep from 10 % to 200 % of its capacity; [] when the model does not fit or load there."""
+    try:
+        top = capacity(catalog, spec, shape, precision)
     except UsageError:
         return []
     points = []
     for i, fraction in enumerate(FRACTIONS, 1):
-        rate = float(f"{saturation * fraction:.3g}")
-        e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate), requests=CURVE_REQUESTS)
+        rate = float(f"{top.qps * fraction:.3g}")
+        e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate))
         points.append(_point(spec, shape, precision, rate, e, i))
     return points
+
+
+@dataclass(frozen=True)
+class TopCheck:
+    """Does a curve reach saturation: a queue at the top point and its throughput at the capacity."""
+
+    key: str
+    top_output_tps: float
+    capacity_tps: float
+    top_waiting: float
+
+    @property
+    def ok(self) -> bool:
+        return self.top_waiting > 0 and abs(self.top_output_tps / self.capacity_tps - 1) <= TOP_TOLERANCE
+
+
+def top_check(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, points: list[ProfilePoint]) -> TopCheck:
+    top = max(points, key=lambda p: p.load_value or 0)
+    cap = capacity(catalog, spec, shape, precision)
+    return TopCheck(f"{spec.model} {shape.accelerator_count} x {shape.accelerator_type}", top.output_tps or 0.0,
+                    cap.output_tps, top.num_requests_waiting or 0.0)
+
+
+def _one(key: tuple[str, str, int, str]) -> tuple[list[ProfilePoint], TopCheck | None]:
+    """Worker: one configuration's curve and its saturation check (by name: catalog objects stay in each process)."""
+    catalog = default_catalog()
+    model, accelerator, count, precision = key
+    spec, shape = catalog.models[model], catalog.shape(accelerator, count)
+    points = curve(catalog, spec, shape, precision)
+    return points, (top_check(catalog, spec, shape, precision, points) if points else None)
 
 
 def fingerprint() -> str:
@@ -89,14 +132,18 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def generate(catalog: Catalog) -> tuple[int, int, int]:
-    """`make profiles`: write OUTPUT and FINGERPRINT; returns (points, configurations that fit, that do not)."""
-    points, fitted, skipped = [], 0, 0
-    for spec, shape, precision in configurations(catalog):
-        found = curve(catalog, spec, shape, precision)
-        points += found
-        fitted += bool(found)
-        skipped += not found
+def generate(catalog: Catalog) -> tuple[int, int, int, list[TopCheck]]:
+    """`make profiles`: write OUTPUT and FINGERPRINT; returns (points, configurations that fit, that do not, failed checks)."""
+    keys = [(spec.model, shape.accelerator_type, shape.accelerator_count, precision)
+            for spec, shape, precision in configurations(catalog)]
+    points, fitted, skipped, failed = [], 0, 0, []
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for found, check in pool.map(_one, keys, chunksize=4):
+            points += found
+            fitted += bool(found)
+            skipped += not found
+            if check is not None and not check.ok:
+                failed.append(check)
     write_file(OUTPUT, points)
     FINGERPRINT.write_text(f"{fingerprint()}  inputs of estimated.csv (make profiles)\n", encoding="utf-8")
-    return len(points), fitted, skipped
+    return len(points), fitted, skipped, failed

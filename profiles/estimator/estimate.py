@@ -25,7 +25,7 @@ from profiles.serving.sizing import fit
 COEFFICIENTS = DATA_DIR / "estimator_coefficients.csv"
 VLLM_VERSION = "0.32.0"
 SERVED_PRECISIONS = ("bf16", "fp8", "int8", "mxfp4")
-MIN_REQUESTS, MAX_REQUESTS, SECONDS_OF_LOAD = 200, 1000, 120.0
+MIN_REQUESTS, MAX_STEADY_REQUESTS, SECONDS_OF_LOAD = 1000, 4000, 120.0
 
 
 @dataclass(frozen=True)
@@ -69,17 +69,17 @@ def coefficients() -> dict[tuple[str, str], Efficiency]:
         raise UsageError(f"{COEFFICIENTS}: cannot read ({exc.strerror}); run `make calibrate`") from None
     with handle:
         rows = list(csv.DictReader(handle))
-    return {(r["family"], r["engine"]): Efficiency(r["family"], r["engine"], float(r["mfu"]), float(r["mbu"]),
-                                                   float(r["overhead_ms"]), int(r["rows"]), r["source"]) for r in rows}
+    return {(r["arch"], r["engine"]): Efficiency(r["arch"], r["engine"], float(r["mfu"]), float(r["mbu"]),
+                                                 float(r["overhead_ms"]), int(r["rows"]), r["source"]) for r in rows}
 
 
-def efficiency(family: str, engine: str, table: dict[tuple[str, str], Efficiency] | None = None) -> Efficiency:
-    """This family x engine's fit, else the engine's pooled fit, else the family's, else the global one."""
+def efficiency(arch: str, engine: str, table: dict[tuple[str, str], Efficiency] | None = None) -> Efficiency:
+    """This chip architecture x engine's fit, else the engine's pooled fit, else the global fallback."""
     table = coefficients() if table is None else table
-    for key in ((family, engine), ("*", engine), (family, "*"), ("*", "*")):
+    for key in ((arch, engine), ("*", engine), ("*", "*")):
         if key in table:
             return table[key]
-    raise UsageError(f"{COEFFICIENTS}: no row for {family}/{engine} and no '*' fallback")
+    raise UsageError(f"{COEFFICIENTS}: no row for {arch}/{engine} and no '*' fallback")
 
 
 def _dist(values_s: list[float]) -> dict[str, float]:
@@ -92,49 +92,86 @@ def default_precision(spec: ModelSpec) -> str:
     return spec.default_dtype if spec.default_dtype in SERVED_PRECISIONS else "bf16"
 
 
+def _mean_request(workload: Workload, seed: int) -> float:
+    """Mean prompt + output tokens of the workload (a fixed sample): a request's KV footprint at its end."""
+    lengths = workload.lengths(400, seed)
+    return sum(p + o for p, o in lengths) / len(lengths)
+
+
+def steady_requests(load: Load, seqs: int) -> int:
+    """Requests a steady-state measurement needs: enough to fill the batch about three times over."""
+    if load.kind == "request_rate":
+        return int(min(MAX_STEADY_REQUESTS, max(MIN_REQUESTS, 5 * seqs, load.value * SECONDS_OF_LOAD)))
+    if load.kind == "concurrency":
+        return int(min(MAX_STEADY_REQUESTS, max(MIN_REQUESTS, 4 * min(load.value, seqs), 3 * seqs)))
+    return MAX_STEADY_REQUESTS  # a burst: the more requests, the longer its steady stretch
+
+
 def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, workload: Workload, load: Load,
              engine: str = "vllm", seed: int = 0, eff: Efficiency | None = None, requests: int | None = None,
              server: ServerArgs = ServerArgs()) -> Estimate:
-    """One load point; UsageError (with the numbers) when the model does not fit the shape."""
+    """One load point; UsageError (with the numbers) when the model does not fit the shape.
+
+    `requests` given: a benchmark of exactly that many requests, measured the way `vllm bench serve` does (first
+    send to last completion). None: the steady state (`steady`), warm-up and drain left out, which is what a
+    curve point or a capacity must describe.
+    """
     acc = catalog.accelerator(shape.accelerator_type)
     longest = workload.longest_request()
     memory = fit(catalog, spec, shape, VLLM_VERSION, precision,
                  max_model_len=server.max_model_len or min(longest, spec.max_context or longest),
                  gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype)
-    eff = eff or efficiency(acc.family, engine)
-    model = step_model(spec, acc, shape.accelerator_count, precision, eff, memory.kv_bytes_per_token)
+    fmt = catalog.weight_format(acc.accelerator_type, precision)
+    if fmt.mode == "unsupported":
+        allowed = sorted(p for (arch, p), w in catalog.weight_formats.items() if arch == fmt.arch and w.mode != "unsupported")
+        raise UsageError(f"precision: '{precision}' weights do not run on {acc.accelerator_type} ({fmt.source}); "
+                         f"allowed there: {', '.join(allowed)}")
+    eff = eff or efficiency(acc.efficiency_group, engine)
+    model = step_model(spec, acc, shape.accelerator_count, precision, eff, memory.kv_bytes_per_token, fmt.mode)
     limits = SimLimits(server.max_num_seqs or memory.max_num_seqs,
                        server.max_num_batched_tokens or memory.max_num_batched_tokens, memory.kv_capacity_tokens)
+    if server.max_model_len and longest > server.max_model_len:
+        raise UsageError(f"--max-model-len: value '{server.max_model_len}' is shorter than the longest request of "
+                         f"{workload.name} ({longest:,} tokens); vLLM would reject it; allowed: >= {longest}")
+    seqs = max(1, min(limits.max_num_seqs, int(memory.kv_capacity_tokens / _mean_request(workload, seed))))
+    steady = requests is None
+    n = steady_requests(load, seqs) if steady else requests
     rng = random.Random(seed)
     if load.kind == "request_rate":
-        n = requests or int(min(MAX_REQUESTS, max(MIN_REQUESTS, load.value * SECONDS_OF_LOAD)))
-        arrivals = poisson_arrivals(load.value, float("inf"), rng, cap=n)
-        result = simulate(model, limits, workload.lengths(n, seed), arrivals)
+        result = simulate(model, limits, workload.lengths(n, seed), poisson_arrivals(load.value, float("inf"), rng, cap=n))
     elif load.kind == "concurrency":
-        n = requests or int(min(MAX_REQUESTS * 2, max(MIN_REQUESTS, 4 * load.value)))
         result = simulate(model, limits, workload.lengths(n, seed), None, concurrency=int(load.value))
     else:
-        n = requests or MAX_REQUESTS
         result = simulate(model, limits, workload.lengths(n, seed), [0.0] * n)
     reqs = result.requests
-    out = sum(o for *_, o in reqs)
-    inp = sum(p for *_, p, _ in reqs)
-    span = max(result.makespan, 1e-9)
-    if load.kind == "concurrency":
-        # Latencies at steady state: the first C requests all start at t=0 and queue behind each other's
-        # prefills, a start-up transient that is not the operating point a closed-loop benchmark describes.
-        reqs = sorted(reqs)[int(load.value):] or reqs
+    if steady:
+        window = result.steady_window()
+        if load.kind == "request_rate":  # latencies of the requests sent inside the window
+            reqs = [r for r in reqs if window.start <= r[0] <= window.end] or reqs
+        elif load.kind == "concurrency":
+            reqs = [r for r, a in zip(reqs, result.admits, strict=True) if window.start <= a <= window.end] or reqs
+        out_mean = sum(o for *_, o in reqs) / len(reqs)
+        in_mean = sum(p for *_, p, _ in reqs) / len(reqs)
+        output_tps, waiting, running, kv = window.output_tps, window.mean_waiting, window.mean_running, window.mean_kv_usage
+        qps, input_tps = output_tps / out_mean, output_tps * in_mean / out_mean
+    else:
+        span = max(result.makespan, 1e-9)
+        output_tps, input_tps = sum(o for *_, o in reqs) / span, sum(p for *_, p, _ in reqs) / span
+        qps, waiting, running, kv = len(reqs) / span, result.mean_waiting, result.mean_running, result.mean_kv_usage
+        if load.kind == "concurrency":
+            # Latencies at steady state: the first C requests all start at t=0 and queue behind each other's
+            # prefills, a start-up transient that is not the operating point a closed-loop benchmark describes.
+            reqs = sorted(reqs)[int(load.value):] or reqs
     return Estimate(
-        output_tps=out / span, input_tps=inp / span, qps=len(result.requests) / span,
+        output_tps=output_tps, input_tps=input_tps, qps=qps,
         ttft_ms=_dist([f - a for a, f, _, _, _ in reqs]),
         ntpot_ms=_dist([(e - a) / o for a, _, e, _, o in reqs]),
         itl_ms=_dist([(e - f) / (o - 1) for _, f, e, _, o in reqs if o > 1]),
-        num_requests_waiting=result.mean_waiting, num_requests_running=result.mean_running,
-        kv_cache_usage_perc=result.mean_kv_usage, kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(result.requests),
-        efficiency=eff)
+        num_requests_waiting=waiting, num_requests_running=running, kv_cache_usage_perc=kv,
+        kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(result.requests), efficiency=eff)
 
 
 def provenance(eff: Efficiency) -> str:
     fitted = f"fitted on {eff.rows} calibration rows" if eff.rows else "fallback coefficients"
-    coefficients_used = f"{eff.family}/{eff.engine}: MFU {eff.mfu:g}, MBU {eff.mbu:g}, {eff.overhead_ms:g} ms/step"
+    coefficients_used = f"{eff.arch}/{eff.engine}: MFU {eff.mfu:g}, MBU {eff.mbu:g}, {eff.overhead_ms:g} ms/step"
     return f"estimated by {MODEL_VERSION} ({coefficients_used}; {fitted})"

@@ -2,10 +2,12 @@
 
 One iteration runs `decodes` sequences one token each plus `prefill` prompt tokens (chunked prefill):
   FLOPs  = 2 · active params · tokens + attention (4 · layers · d_model · Σ query tokens × context)
-  bytes  = weight bytes (all experts resident; MoE reads them all at batch) + KV bytes read (Σ context × KV/token)
-  t      = max(FLOPs / (N · F · MFU), bytes / (N · BW · MBU)) + TP all-reduce + per-step overhead
+  bytes  = weight bytes read (the checkpoint's real composition; MoE: only the experts the step's tokens route to,
+           E·(1-(1-k/E)^tokens) of E) + KV bytes read (Σ context × KV/token)
+  t      = Σ over linear layers, MoE experts and attention of max(FLOPs / (N · F · MFU), bytes / (N · BW · MBU))
+           + TP all-reduce + per-step overhead
 TP all-reduce: 2 per layer, ring, 2·(N−1)/N · tokens · d_model · 2 bytes over the link, plus a latency per call.
-MFU, MBU and the overhead are fitted per accelerator family and engine (scripts/calibrate.py); link figures are
+MFU, MBU and the overhead are fitted per chip architecture and engine (scripts/calibrate.py); link figures are
 estimates (U) named in LINKS. Formulas: shared/reference/performance-modeling.md §3.
 """
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from profiles.catalog.catalog import Accelerator
 from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec
 
-MODEL_VERSION = "estimator-v1"
+MODEL_VERSION = "estimator-v2"
 
 # Per-direction link bandwidth (bytes/s) between the devices of one replica, and latency per all-reduce (s).
 # Estimates [U]: NVLink 4 (H100/H200) 450 GB/s, NVLink 3 (A100) 300 GB/s, PCIe Gen4 x16 (L4, no NVLink) ~25 GB/s
@@ -28,9 +30,9 @@ LINKS = {"L4": (25e9, 30e-6), "A100-40GB": (300e9, 10e-6), "A100-80GB": (300e9, 
 
 @dataclass(frozen=True)
 class Efficiency:
-    """Fitted coefficients of one accelerator family × engine."""
+    """Fitted coefficients of one chip architecture × engine ('*': a pooled fit)."""
 
-    family: str
+    arch: str
     engine: str
     mfu: float
     mbu: float
@@ -43,9 +45,9 @@ class Efficiency:
 class StepModel:
     """Everything a step time needs, precomputed for one model × shape × precision."""
 
-    flops_per_token: float  # 2 · active params
+    flops_per_token: float  # 2 · active params outside the MoE experts (attention projections, dense MLP, lm_head)
     attn_flops_per_ctx_token: float  # 4 · layers · d_model, per query token per context token
-    weight_bytes: float
+    weight_bytes: float  # read by a step of one token (MoE: only the routed experts)
     kv_bytes_per_token: float
     compute_rate: float  # N · F · MFU  (FLOP/s)
     memory_rate: float  # N · BW · MBU (B/s)
@@ -53,41 +55,63 @@ class StepModel:
     comm_rate: float
     comm_latency: float  # per step (2 · layers calls)
     overhead_s: float
+    expert_bytes: float = 0.0  # MoE experts' bytes, read in proportion to the experts a step's tokens touch
+    expert_share: float = 0.0  # k/E: the chance one token routes to a given expert
+    expert_flops_per_token: float = 0.0  # 2 · the k routed experts' params
 
     def step_time(self, tokens: float, ctx_tokens_read: float, attn_pairs: float) -> float:
-        """Seconds for one iteration: `tokens` processed, `ctx_tokens_read` KV tokens read, `attn_pairs` query×context."""
-        flops = self.flops_per_token * tokens + self.attn_flops_per_ctx_token * attn_pairs
-        data = self.weight_bytes + self.kv_bytes_per_token * ctx_tokens_read
+        """Seconds for one iteration: `tokens` processed, `ctx_tokens_read` KV tokens read, `attn_pairs` query×context.
+
+        A roofline per operation, summed: the linear layers, the MoE experts and attention each run at the slower of
+        their compute and memory times (a step runs them one after another, so one max over the sums would let a
+        compute-bound prefill chunk hide a memory-bound KV read)."""
+        linear = max(self.flops_per_token * tokens / self.compute_rate, self.weight_bytes / self.memory_rate)
+        experts = 0.0
+        if self.expert_bytes:
+            read = self.expert_bytes * (1 - (1 - self.expert_share) ** max(tokens, 1.0))
+            experts = max(self.expert_flops_per_token * tokens / self.compute_rate, read / self.memory_rate)
+        attention = max(self.attn_flops_per_ctx_token * attn_pairs / self.compute_rate,
+                        self.kv_bytes_per_token * ctx_tokens_read / self.memory_rate)
         comm = self.comm_latency + (self.comm_bytes_per_token * tokens / self.comm_rate if self.comm_rate else 0.0)
-        return max(flops / self.compute_rate, data / self.memory_rate) + comm + self.overhead_s
+        return linear + experts + attention + comm + self.overhead_s
 
 
-def compute_peak(acc: Accelerator, precision: str) -> float:
-    """Dense peak FLOP/s per device at the precision the matmuls run in (fp8 only where the chip has it)."""
-    if precision == "fp8" and acc.fp8_tflops:
+def compute_peak(acc: Accelerator, precision: str, mode: str = "native") -> float:
+    """Dense peak FLOP/s per device at the precision the matmuls run in: a format's own rate only where the chip runs
+    it natively (weight_formats.csv); weight-only formats (fp8 on A100, mxfp4 on Hopper) compute in bf16."""
+    if mode == "native" and precision == "fp8" and acc.fp8_tflops:
         return acc.fp8_tflops * 1e12
-    if precision == "int8" and acc.int8_tops and acc.kind == "tpu":
+    if mode == "native" and precision == "int8" and acc.int8_tops:
         return acc.int8_tops * 1e12
     return acc.bf16_tflops * 1e12
 
 
 def step_model(spec: ModelSpec, acc: Accelerator, count: int, precision: str, eff: Efficiency,
-               kv_bytes_per_token: float | None = None) -> StepModel:
-    """`kv_bytes_per_token`: the cache's real size (an fp8 KV cache reads half); default the model's bf16 figure."""
+               kv_bytes_per_token: float | None = None, mode: str = "native") -> StepModel:
+    """`kv_bytes_per_token`: the cache's real size (an fp8 KV cache reads half); default the model's bf16 figure.
+    `mode`: how the chip runs `precision` (Catalog.weight_format)."""
     layers = spec.layers or 32
     d_model = spec.hidden_size or 4096
     tp = count * acc.chips_per_device
     link_bw, link_lat = LINKS.get(acc.family, (100e9, 15e-6))
     ring = 2 * (tp - 1) / tp if tp > 1 else 0.0
+    share = (spec.experts_per_token or 0) / spec.experts if spec.experts else 0.0
+    always = spec.bytes_at(precision, experts_fraction=0.0, input_embedding=False)  # attention, dense MLP, lm_head
+    expert_bytes = spec.bytes_at(precision, experts_fraction=1.0, input_embedding=False) - always
+    embed, _, experts, _ = spec.parts()
+    routed = experts * share  # the k of E experts one token runs through
     return StepModel(
-        flops_per_token=2 * spec.active_params_b * 1e9,
+        flops_per_token=2 * (spec.active_params_b * 1e9 - embed - routed),
         attn_flops_per_ctx_token=4 * layers * d_model,
-        weight_bytes=spec.total_params_b * 1e9 * DTYPE_BYTES[precision],
+        weight_bytes=always,
         kv_bytes_per_token=float(kv_bytes_per_token if kv_bytes_per_token is not None else spec.kv_bytes_per_token or 0),
-        compute_rate=count * compute_peak(acc, precision) * eff.mfu,
+        compute_rate=count * compute_peak(acc, precision, mode) * eff.mfu,
         memory_rate=count * acc.hbm_bandwidth_gbps * 1e9 * eff.mbu,
         comm_bytes_per_token=2 * layers * ring * d_model * 2,
         comm_rate=link_bw,
         comm_latency=2 * layers * link_lat if tp > 1 else 0.0,
         overhead_s=eff.overhead_ms / 1000,
+        expert_bytes=expert_bytes,
+        expert_share=share,
+        expert_flops_per_token=2 * routed,
     )
