@@ -52,6 +52,15 @@ def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
 
 
 def _point(spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estimate, index: int) -> ProfilePoint:
+    from profiles.catalog.catalog import default_catalog  # local: only _point is edited here (the estimator is being rewritten)
+    from profiles.serving.sizing import fit
+
+    catalog = default_catalog()
+    limits = catalog.scheduler_defaults(VLLM_VERSION, shape.accelerator_type)
+    try:  # the max-model-len a deployment of this setup runs with (the simulation only needs the longest request)
+        max_model_len = fit(catalog, spec, shape, VLLM_VERSION, precision).max_model_len
+    except UsageError:
+        max_model_len = None
     return ProfilePoint(
         model=spec.model, model_server="vllm", model_server_version=VLLM_VERSION, instance_type=shape.machine_type,
         accelerator_type=shape.accelerator_type, accelerator_count=shape.accelerator_count, tpu_topology=shape.tpu_topology,
@@ -62,7 +71,12 @@ def _point(spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estima
         num_requests_waiting=e.num_requests_waiting, kv_cache_usage_perc=e.kv_cache_usage_perc,
         num_requests_running=e.num_requests_running, provenance="estimated", source_id=f"{MODEL_VERSION}-r{index}",
         source=f"{provenance(e.efficiency)}; ShareGPT lengths, {e.requests} simulated requests, seed 0",
-        derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE)
+        derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE,
+        quantization="none" if precision in (spec.default_dtype, "bf16", "fp16") else "on-load", kv_cache_dtype="auto",
+        max_num_seqs=limits.max_num_seqs, max_num_batched_tokens=limits.max_num_batched_tokens, max_model_len=max_model_len,
+        prefix_caching="on", speculative_decoding="none",
+        tensor_parallel=shape.accelerator_count * catalog.accelerator(shape.accelerator_type).chips_per_device,
+        data_parallel=1)
 
 
 def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> list[ProfilePoint]:
