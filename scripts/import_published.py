@@ -11,6 +11,7 @@ sys.path.insert(0, str(ROOT))
 
 from profiles.catalog.csvdata import SHARED_DIR  # noqa: E402
 from profiles.errors import UsageError  # noqa: E402
+from profiles.store import giq_public  # noqa: E402
 from profiles.store.published import OUT, render  # noqa: E402
 
 
@@ -21,16 +22,19 @@ def main() -> int:
     args = parser.parse_args()
     try:
         text, report = render(args.shared)
+        files = {OUT: text, giq_public.OUT: giq_public.render()}
     except (OSError, UsageError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
     if args.check:
-        stale = not OUT.exists() or OUT.read_text() != text
-        print(f"{OUT.relative_to(ROOT)} is {'STALE: run make import' if stale else 'up to date'}")
+        stale = [path for path, body in files.items() if not path.exists() or path.read_text() != body]
+        for path in files:
+            print(f"{path.relative_to(ROOT)} is {'STALE: run make import' if path in stale else 'up to date'}")
         return 1 if stale else 0
-    OUT.write_text(text)
     print("\n".join(report))
-    print(f"wrote {OUT.relative_to(ROOT)} ({text.count(chr(10)) - 1} rows)")
+    for path, body in files.items():
+        path.write_text(body)
+        print(f"wrote {path.relative_to(ROOT)} ({body.count(chr(10)) - 1} rows)")
     return 0
 
 

@@ -48,6 +48,10 @@ class ModelSpec:
         embed = float(self.vocab_size * self.hidden_size)
         head = 0.0 if self.tied_embeddings else embed
         experts = float(self.layers * (self.experts or 0) * 3 * self.hidden_size * self.ffn_size)
+        heads, kv, dim = self.attention_heads or 0, self.kv_heads or self.attention_heads or 0, self.head_dim or 0
+        attention = float(self.layers * self.hidden_size * dim * (2 * heads + 2 * kv))
+        if embed + head + experts + attention > total:  # MoE on some layers only (Llama 4): the total decides
+            experts = max(total - embed - head - attention, 0.0)
         return embed, head, experts, max(total - embed - head - experts, 0.0)
 
     def bytes_at(self, dtype: str, experts_fraction: float = 1.0, input_embedding: bool = True) -> float:

@@ -20,6 +20,10 @@ SHAREGPT_TABLE = {
     "output": {"min": 1, "median": 132, "mean": 195, "p90": 488, "p99": 778, "max": 1024},
 }
 
+# GIQ's use cases (gcloud --use-case); profiles compete only within one
+USE_CASES = ("Advanced Customer Support", "Code Completion", "Text Summarization", "Chatbot (ShareGPT)",
+             "Text Generation", "Code Generation", "Deep Research")
+
 
 @dataclass(frozen=True)
 class LengthDistribution:

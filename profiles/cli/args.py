@@ -7,13 +7,11 @@ import math
 from collections.abc import Sequence
 
 from profiles.catalog.catalog import PRICING_MODELS
+from profiles.catalog.workload import USE_CASES
 from profiles.cli.printers import FORMAT_ALIASES, FORMATS
 from profiles.errors import UsageError
 from profiles.selection.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO
 from profiles.store.dirs import PROFILES_ENV
-
-USE_CASES = ("Advanced Customer Support", "Code Completion", "Text Summarization", "Chatbot (ShareGPT)",
-             "Text Generation", "Code Generation", "Deep Research")
 
 
 class Parser(argparse.ArgumentParser):
@@ -60,8 +58,13 @@ def choice(allowed: Sequence[str], aliases: dict[str, str] | None = None, fold: 
     return convert
 
 
-def use_case_flag(p: argparse.ArgumentParser, **kwargs) -> None:
-    p.add_argument("--use-case", type=choice(USE_CASES, {"chatbot": "Chatbot (ShareGPT)"}, fold=True), **kwargs)
+ALL_WORKLOADS = "all"
+
+
+def use_case_flag(p: argparse.ArgumentParser, every: bool = False, **kwargs) -> None:
+    """--use-case; `every` also allows `all` (no workload filter)."""
+    allowed = (*USE_CASES, ALL_WORKLOADS) if every else USE_CASES
+    p.add_argument("--use-case", type=choice(allowed, {"chatbot": "Chatbot (ShareGPT)"}, fold=True), **kwargs)
 
 
 def store_flags(p: argparse.ArgumentParser) -> None:

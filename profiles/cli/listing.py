@@ -9,12 +9,23 @@ import argparse
 from typing import TYPE_CHECKING
 
 from profiles.catalog.catalog import Catalog, default_catalog
-from profiles.cli.args import USE_CASES, choice, format_flag, positive, pricing_flags, store_flags, use_case_flag, verbs
+from profiles.catalog.workload import SHAREGPT, USE_CASES
+from profiles.cli.args import (
+    ALL_WORKLOADS,
+    choice,
+    format_flag,
+    positive,
+    pricing_flags,
+    store_flags,
+    use_case_flag,
+    verbs,
+)
 from profiles.cli.models import check_model
 from profiles.cli.printers import Output, num, render
 from profiles.errors import UsageError, unknown
-from profiles.selection.autoscaling import DEFAULT_BUFFER, hpa_settings
+from profiles.selection.autoscaling import AUTO, DEFAULT_BUFFER, HpaSettings, hpa_settings
 from profiles.selection.cost import gcloud_amount, token_cost
+from profiles.selection.deployable import FOOTNOTE, REFERENCE_MARK, reference_reason
 from profiles.selection.explain import explain
 from profiles.selection.ranking import Candidate, Pricing, Targets, rank
 from profiles.serving.servers import hpa_metric, hpa_metric_names
@@ -29,7 +40,8 @@ if TYPE_CHECKING:
 
 LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M Output Tokens", "Output Tokens/s",
                 "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "Model Server", "Model Server Version", "Model",
-                "$/h", "Input Tokens/s", "Precision", "Workload", "Source")
+                "$/h", "Input Tokens/s", "Precision", "Workload", "Source", "Deployable")
+BENCHMARK_COLUMNS = (*STORE_HEADER, "Deployable")  # the store format plus the verdict (derived, never stored)
 LENGTH_TOLERANCE = 0.2  # gcloud: "within 20% of the specified one"
 
 
@@ -44,7 +56,8 @@ def add_list(p: argparse.ArgumentParser) -> None:
                        help=f"p50 {name.upper()} target; only points meeting it qualify")
     p.add_argument("--target-cost-per-million-output-tokens", type=positive(float), metavar="USD")
     p.add_argument("--target-cost-per-million-input-tokens", type=positive(float), metavar="USD")
-    use_case_flag(p, help=f"one of: {', '.join(USE_CASES)}")
+    use_case_flag(p, every=True, help=f"one of: {', '.join(USE_CASES)}; default {SHAREGPT.use_case} unless lengths are "
+                  f"given; {ALL_WORKLOADS}: every workload in one ranking")
     p.add_argument("--target-input-length", type=positive(int), metavar="TOKENS", help="with --target-output-length: within 20%%")
     p.add_argument("--target-output-length", type=positive(int), metavar="TOKENS", help="with --target-input-length: within 20%%")
     p.add_argument("--explain", action="store_true", help="print why the first row won (and HPA settings) to stderr")
@@ -62,7 +75,7 @@ def add_benchmarks(command: argparse.ArgumentParser) -> None:
     p.add_argument("--model-server", required=True)
     p.add_argument("--model-server-version", default="latest")
     p.add_argument("--instance-type")
-    use_case_flag(p)
+    use_case_flag(p, every=True, help="only this workload (default: every workload)")
     pricing_flags(p)
     store_flags(p)
     format_flag(p, "csv")
@@ -88,8 +101,9 @@ def _filter(store: ProfileStore, args: argparse.Namespace, catalog: Catalog) -> 
     servers = set(store.where(model=args.model).frame["model_server"])
     if args.model_server and args.model_server not in servers:
         raise unknown("--model-server", args.model_server, servers)
+    use_case = None if args.use_case == ALL_WORKLOADS else args.use_case
     keep = store.where(model=args.model, model_server=args.model_server, accelerator_type=accelerator, instance_type=instance,
-                       use_case=args.use_case)
+                       use_case=use_case)
     if args.region:
         offered = [m.machine_type for m in catalog.machine_types.values() if args.region in m.regions]
         keep = keep.mask(keep.frame["instance_type"].isin(offered))
@@ -114,7 +128,7 @@ def _pricing(args: argparse.Namespace) -> Pricing:
     return Pricing(args.pricing_model, args.region or "", args.output_input_cost_ratio)
 
 
-def _list_row(c: Candidate) -> dict[str, str]:
+def _list_row(c: Candidate, reference: str) -> dict[str, str]:
     p = c.point
     return {
         "Instance Type": p.instance_type, "Accelerator": p.accelerator_type,
@@ -125,10 +139,11 @@ def _list_row(c: Candidate) -> dict[str, str]:
         "Model": p.model, "$/h": num(c.price.usd_per_hour if c.price else None, 2),
         "Input Tokens/s": num(p.input_tps), "Precision": p.precision, "Workload": p.workload,
         "Source": f"{p.provenance}:{p.source_id}" if p.source_id else p.provenance,
+        "Deployable": REFERENCE_MARK if reference else "yes",
     }
 
 
-def _list_record(c: Candidate) -> dict[str, object]:
+def _list_record(c: Candidate, reference: str) -> dict[str, object]:
     p = c.point
     return {
         "instanceType": p.instance_type, "acceleratorType": p.accelerator_type, "acceleratorCount": p.accelerator_count,
@@ -143,7 +158,8 @@ def _list_record(c: Candidate) -> dict[str, object]:
         "pricingModel": c.price.pricing_model if c.price else None, "priceRegion": c.price.region if c.price else None,
         "priceSource": c.price.row.source if c.price else None, "operatingPoint": c.rule,
         "loadType": p.load_type, "loadValue": p.load_value, "provenance": p.provenance, "sourceId": p.source_id,
-        "source": p.source, "derived": p.derived or None,
+        "source": p.source, "derived": p.derived or None, "setup": p.setup, "deployable": not reference,
+        "referenceOnly": reference or None,
     }
 
 
@@ -162,23 +178,33 @@ def profiles_list(args: argparse.Namespace) -> Output:
         return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
                           "add measured ones with --profiles-dir).\nListed 0 items.")
     targets = _targets(args)
+    if args.use_case is None and not (args.target_input_length or args.target_output_length):
+        args.use_case = SHAREGPT.use_case  # one workload per ranking: GIQ's default distribution
     ranking = rank(catalog, _filter(store, args, catalog).curves(), targets, _pricing(args))
-    rows = [_list_row(c) for c in ranking.candidates]
-    text = render(rows, [_list_record(c) for c in ranking.candidates], LIST_COLUMNS, args.format)
-    notes = []
+    why = {id(c): w for c, w in ranking.set_aside}
+    reference = rank(catalog, [c for c, _ in ranking.set_aside], targets, _pricing(args), reference=True)
+    listed = [(c, "") for c in ranking.candidates] + [(c, why[id(c.curve)]) for c in reference.candidates]
+    rows = [_list_row(c, r) for c, r in listed]
+    text = render(rows, [_list_record(c, r) for c, r in listed], LIST_COLUMNS, args.format)
+    notes = [FOOTNOTE] if reference.candidates else []
     if not ranking.candidates:
-        if not ranking.excluded:
+        if not ranking.excluded and not ranking.set_aside:
             notes.append(f"No profiles match these flags{' for ' + args.model if args.model else ''}.")
         else:
             notes.append(explain(ranking, targets))
-        notes.append("Listed 0 items.")
+        if not reference.candidates:
+            notes.append("Listed 0 items.")
     elif args.explain:
         notes.append(explain(ranking, targets))
-        server, metric = hpa_metric(args.hpa_metric)
-        hpa = hpa_settings(ranking.candidates[0].point, metric, args.hpa_buffer, args.peak_qps,
-                           fallback=server.hpa_fallback(metric))
-        notes.append(f"HPA: {hpa.reason}.")
+        notes.append(f"HPA: {_hpa(args, ranking.candidates[0]).reason}.")
     return Output(text, "\n".join(notes))
+
+
+def _hpa(args: argparse.Namespace, winner: Candidate) -> HpaSettings:
+    """The HPA the winner would get (--hpa-metric auto: queue or batch size from its curve)."""
+    server = VLLM if args.hpa_metric == AUTO else hpa_metric(args.hpa_metric)[0]
+    metric, why = server.resolve_hpa_metric(args.hpa_metric, winner.point)
+    return hpa_settings(winner.point, metric, args.hpa_buffer, args.peak_qps, fallback=server.hpa_fallback(metric), why=why)
 
 
 def _benchmark_row(p: ProfilePoint, catalog: Catalog, pricing: Pricing) -> dict[str, str]:
@@ -200,6 +226,8 @@ def benchmarks_list(args: argparse.Namespace) -> Output:
     _check_region(catalog, args.region)
     points = sorted(_filter(store, args, catalog).points(), key=lambda p: (str(p.config_key), p.model_server_version, p.load_order))
     pricing = _pricing(args)
-    rows = [_benchmark_row(p, catalog, pricing) for p in points]
-    note = "" if rows else "Listed 0 items."
-    return Output(render(rows, rows, STORE_HEADER, args.format), note)
+    reasons = [reference_reason(catalog, p) for p in points]
+    rows = [_benchmark_row(p, catalog, pricing) | {"Deployable": REFERENCE_MARK if r else "yes"}
+            for p, r in zip(points, reasons, strict=True)]
+    note = FOOTNOTE if any(reasons) else ("" if rows else "Listed 0 items.")
+    return Output(render(rows, rows, BENCHMARK_COLUMNS, args.format), note)

@@ -10,6 +10,7 @@ from profiles.cli.args import choice, positive, store_flags, use_case_flag, verb
 from profiles.cli.printers import Output
 from profiles.errors import UsageError
 from profiles.files import write_atomically
+from profiles.gke.adapter import adapter_objects
 from profiles.manifests.objects import SERVICE_TYPES, ManifestOptions, build, resolve
 from profiles.manifests.pod import size_pod
 from profiles.manifests.render import OUTPUTS, comments, generated_on, generator, render
@@ -81,7 +82,10 @@ def manifests_create(args: argparse.Namespace) -> Output:
                                             service_type=args.service_type, autopilot=args.autopilot, spot=args.spot,
                                             surge=args.surge, generated_by=generator(serving, date)))
     size = size_pod(serving, source)
-    text = render(build(serving, opts, size), comments(serving, opts, size, date), args.output)
+    objects = build(serving, opts, size)
+    if serving.hpa_enabled:  # the HPA reads the server metric through the adapter: ship the pinned upstream objects with it
+        objects += [dict(o) for o in adapter_objects()]
+    text = render(objects, comments(serving, opts, size, date, adapter_included=True), args.output)
     if args.output_path:
         write_output_path(Path(args.output_path), text)
         return Output("", f"Output saved to {args.output_path}")

@@ -27,6 +27,7 @@ from profiles.catalog.workload import SHAREGPT
 from profiles.errors import UsageError
 from profiles.estimator.estimate import VLLM_VERSION, Estimate, Load, default_precision, estimate, provenance
 from profiles.estimator.step_time import MODEL_VERSION
+from profiles.serving.sizing import fit
 from profiles.store.dirs import SHIPPED_DIR
 from profiles.store.points import ProfilePoint
 from profiles.store.write import write_file
@@ -60,7 +61,14 @@ def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
                     yield spec, shape, precision
 
 
-def _point(spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estimate, index: int) -> ProfilePoint:
+def _point(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estimate,
+           index: int) -> ProfilePoint:
+    """One store row, with the serving setup the estimate assumed (what a deployment of it must render)."""
+    limits = catalog.scheduler_defaults(VLLM_VERSION, shape.accelerator_type)
+    try:  # the max-model-len a deployment of this setup runs with (the simulation only needs the longest request)
+        max_model_len = fit(catalog, spec, shape, VLLM_VERSION, precision).max_model_len
+    except UsageError:
+        max_model_len = None
     return ProfilePoint(
         model=spec.model, model_server="vllm", model_server_version=VLLM_VERSION, instance_type=shape.machine_type,
         accelerator_type=shape.accelerator_type, accelerator_count=shape.accelerator_count, tpu_topology=shape.tpu_topology,
@@ -72,7 +80,12 @@ def _point(spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estima
         num_requests_running=e.num_requests_running, provenance="estimated", source_id=f"{MODEL_VERSION}-r{index}",
         source=f"{provenance(e.efficiency)}; ShareGPT lengths, {e.requests} simulated requests measured at steady state "
                "(warm-up and drain left out), seed 0",
-        derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE)
+        derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE,
+        quantization="none" if precision in (spec.default_dtype, "bf16", "fp16") else "on-load", kv_cache_dtype="auto",
+        max_num_seqs=limits.max_num_seqs, max_num_batched_tokens=limits.max_num_batched_tokens, max_model_len=max_model_len,
+        prefix_caching="on", speculative_decoding="none",
+        tensor_parallel=shape.accelerator_count * catalog.accelerator(shape.accelerator_type).chips_per_device,
+        data_parallel=1)
 
 
 def capacity(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> Estimate:
@@ -90,7 +103,7 @@ def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> li
     for i, fraction in enumerate(FRACTIONS, 1):
         rate = float(f"{top.qps * fraction:.3g}")
         e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate))
-        points.append(_point(spec, shape, precision, rate, e, i))
+        points.append(_point(catalog, spec, shape, precision, rate, e, i))
     return points
 
 

@@ -25,7 +25,7 @@ from profiles.serving.sizing import fit
 COEFFICIENTS = DATA_DIR / "estimator_coefficients.csv"
 VLLM_VERSION = "0.32.0"
 SERVED_PRECISIONS = ("bf16", "fp8", "int8", "mxfp4")
-MIN_REQUESTS, MAX_STEADY_REQUESTS, SECONDS_OF_LOAD = 1000, 4000, 120.0
+MIN_REQUESTS, MAX_STEADY_REQUESTS, SECONDS_OF_LOAD = 2000, 4000, 120.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from profiles.catalog.catalog import Accelerator
-from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec
+from profiles.catalog.modelspec import ModelSpec
 
 MODEL_VERSION = "estimator-v2"
 

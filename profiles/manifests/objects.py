@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 DOMAIN = "gke-inference.dev"
 SERVICE_TYPES = ("ClusterIP", "LoadBalancer", "InternalLoadBalancer")
 SCALE_UP_WINDOW_S, SCALE_DOWN_WINDOW_S = 0, 300  # HPA defaults kept explicit (GKE autoscaling best practices)
+STEADY_SCALE_UP = [{"type": "Pods", "value": 1, "periodSeconds": 60}]  # threshold >= 10: one accelerator node a minute
+# threshold < 10: each unit is a whole request, so a spike jumps past it; add up to 4 pods or double every 15 s
+FAST_SCALE_UP = [{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,8 @@ def horizontal_pod_autoscaler(serving: ServingPlan, opts: ManifestOptions, name:
             "metrics": [{"type": "Pods", "pods": {"metric": {"name": metric_name(hpa.metric)},
                                                   "target": {"type": "AverageValue", "averageValue": _quantity(hpa.average_value)}}}],
             "behavior": {
-                "scaleUp": {"stabilizationWindowSeconds": SCALE_UP_WINDOW_S,
-                            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]},
+                "scaleUp": {"stabilizationWindowSeconds": SCALE_UP_WINDOW_S, "selectPolicy": "Max",
+                            "policies": FAST_SCALE_UP if hpa.fast_scale_up else STEADY_SCALE_UP},
                 "scaleDown": {"stabilizationWindowSeconds": SCALE_DOWN_WINDOW_S,
                               "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}]},
             },

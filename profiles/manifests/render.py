@@ -40,8 +40,9 @@ def generator(serving: ServingPlan, date: str) -> str:
             f"({serving.image.image})")
 
 
-def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date: str) -> list[str]:
-    """What the manifest assumes and what to do before `kubectl apply`, one line each."""
+def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date: str, adapter_included: bool = False) -> list[str]:
+    """What the manifest assumes and what to do before `kubectl apply`, one line each; `adapter_included`: the
+    adapter's objects follow the workload's in the output."""
     shape, fit = serving.fit.shape, serving.fit
     where = f"{shape.accelerator_count} x {shape.accelerator_type} on {shape.machine_type}"
     if shape.tpu_topology:
@@ -58,7 +59,8 @@ def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date:
              serving.hpa_note]
     if serving.hpa_enabled:
         lines += [f"The HPA reads {serving.server.display_name} metrics through Managed Prometheus (the PodMonitoring) and the "
-                  f"Custom Metrics Stackdriver Adapter: kubectl apply -f {ADAPTER_URL}",
+                  "Custom Metrics Stackdriver Adapter: " + ("its pinned upstream objects follow the workload's below"
+                                                            if adapter_included else f"kubectl apply -f {ADAPTER_URL}"),
                   "then grant it roles/monitoring.viewer: gcloud projects add-iam-policy-binding PROJECT_ID --role "
                   "roles/monitoring.viewer --member=principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/"
                   "workloadIdentityPools/PROJECT_ID.svc.id.goog/subject/ns/custom-metrics/sa/custom-metrics-stackdriver-adapter"]

@@ -45,4 +45,6 @@ def choose(catalog: Catalog, curves: Sequence[Curve], targets: Targets, pricing:
             return Choice(ranking.candidates[0], ranking, explain(ranking, targets))
         unmet = no_match(ranking, targets)
     untargeted = rank(catalog, curves, Targets(), pricing)
+    if not untargeted.candidates:
+        raise UsageError(explain(untargeted, Targets()).replace("\n", " |"))
     return Choice(untargeted.candidates[0], untargeted, explain(untargeted, Targets()), unmet)

@@ -50,11 +50,24 @@ def explain(ranking: Ranking, targets: Targets) -> str:
                     + "; ".join(f"{c.head.instance_type} {c.head.model_server} {c.head.workload}: {why}"
                                 for c, why in ranking.excluded[:4])
                     + ("; …" if len(ranking.excluded) > 4 else "") + ".")
-    return " ".join(text)
+    text.append(set_aside(ranking))
+    return " ".join(t for t in text if t)
+
+
+def set_aside(ranking: Ranking, limit: int = 4) -> str:
+    """Which reference-only configurations were not considered, and why ('' when none)."""
+    if not ranking.set_aside:
+        return ""
+    shown = "; ".join(f"{c.head.instance_type} {c.head.model_server} {c.head.workload} ({c.head.provenance}:"
+                      f"{c.head.source_id}): {why}" for c, why in ranking.set_aside[:limit])
+    more = f"; … and {len(ranking.set_aside) - limit} more" if len(ranking.set_aside) > limit else ""
+    return f"{len(ranking.set_aside)} reference-only configuration(s) were set aside (not deployable as profiled): {shown}{more}."
 
 
 def no_match(ranking: Ranking, targets: Targets) -> str:
     """GIQ's troubleshooting note, done better: what each configuration can actually achieve."""
+    if not ranking.excluded:
+        return f"No deployable profile. {set_aside(ranking)}".strip()
     lines = [f"No profile meets {targets.describe()}. Achievable per configuration (p50, across measured points):"]
     for curve, _ in ranking.excluded:
         h = curve.head

@@ -10,15 +10,18 @@ Rules (deterministic, documented in the README):
   meeting every target; a point lacking a targeted metric does not meet it. No interpolation: only
   published or measured points are ever returned.
 - Cost targets filter configurations at their operating point.
+- Only deployable configurations compete (selection/deployable.py); reference-only ones are set aside with why,
+  unless the caller ranks them on purpose (`reference=True`, for `list`'s marked rows).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from profiles.catalog.catalog import Catalog, Price
 from profiles.selection.cost import DEFAULT_OUTPUT_INPUT_COST_RATIO, TokenCost, token_cost, weighted_throughput
+from profiles.selection.deployable import reference_reason
 from profiles.store.points import Curve, ProfilePoint
 
 
@@ -112,6 +115,8 @@ def operating_point(curve: Curve, targets: Targets, pricing: Pricing) -> tuple[P
         return None
     best = max(feasible, key=lambda p: (weighted_throughput(p.output_tps, p.input_tps, pricing.ratio), p.output_tps,
                                         -(p.ntpot_ms or 0.0)))
+    if len(feasible) == len([p for p in curve.points if p.output_tps is not None]):
+        return best, f"maximum throughput (every point meets {targets.describe()}: the target is above the curve's latency)"
     return best, f"highest throughput at {targets.describe()}"
 
 
@@ -119,12 +124,18 @@ def operating_point(curve: Curve, targets: Targets, pricing: Pricing) -> tuple[P
 class Ranking:
     candidates: list[Candidate]
     excluded: list[tuple[Curve, str]]  # curves left out, with why
+    set_aside: list[tuple[Curve, str]] = field(default_factory=list)  # reference-only curves, with why
 
 
-def rank(catalog: Catalog, curves: Sequence[Curve], targets: Targets, pricing: Pricing) -> Ranking:
-    """Every curve's operating point that meets all targets, cheapest first (unpriced last)."""
-    chosen, excluded = [], []
+def rank(catalog: Catalog, curves: Sequence[Curve], targets: Targets, pricing: Pricing, reference: bool = False) -> Ranking:
+    """Every deployable curve's operating point that meets all targets, cheapest first (unpriced last); with
+    `reference`, every curve is ranked whether deployable or not."""
+    chosen, excluded, set_aside = [], [], []
     for curve in curves:
+        why = "" if reference else reference_reason(catalog, curve.head)
+        if why:
+            set_aside.append((curve, why))
+            continue
         picked = operating_point(curve, targets, pricing)
         if picked is None:
             excluded.append((curve, f"no point meets {targets.describe()}"))
@@ -137,7 +148,7 @@ def rank(catalog: Catalog, curves: Sequence[Curve], targets: Targets, pricing: P
             continue
         chosen.append(Candidate(curve, point, price, cost, rule))
     chosen.sort(key=lambda c: c.sort_key)
-    return Ranking(chosen, excluded)
+    return Ranking(chosen, excluded, set_aside)
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,15 @@ class Fit:
     max_model_len: int
     max_num_seqs: int
     max_num_batched_tokens: int
+    kv_cache_dtype: str = "auto"
+    quantization: str = "none"  # none: weights as the checkpoint stores them; on-load: the server quantizes to `precision`
+    prefix_caching: bool = True  # vLLM's default
 
     def describe(self) -> str:
+        kv = "" if self.kv_cache_dtype == "auto" else f" {self.kv_cache_dtype}"
         return (f"{self.weights_gb:.1f} GB weights ({self.precision}) + {self.tensor_parallel_size} x {RUNTIME_OVERHEAD_GB:g} GB "
                 f"runtime in {self.usable_gb:.1f} GB usable ({self.gpu_memory_utilization:.2f} x HBM) leaves "
-                f"{self.kv_cache_gb:.1f} GB KV cache = {self.kv_capacity_tokens:,} tokens ({SIZING_VERSION})")
+                f"{self.kv_cache_gb:.1f} GB{kv} KV cache = {self.kv_capacity_tokens:,} tokens ({SIZING_VERSION})")
 
 
 def tensor_parallel_size(acc: Accelerator, count: int) -> int:
@@ -70,8 +74,10 @@ def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto") -> int:
 
 
 def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, precision: str = "",
-        max_model_len: int | None = None, gpu_memory_utilization: float | None = None, kv_cache_dtype: str = "auto") -> Fit:
-    """The memory budget of `spec` on `shape`; UsageError naming the numbers when it does not fit."""
+        max_model_len: int | None = None, gpu_memory_utilization: float | None = None, kv_cache_dtype: str = "auto",
+        max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None) -> Fit:
+    """The memory budget of `spec` on `shape`; UsageError naming the numbers when it does not fit. Scheduler limits
+    not given are the pinned vLLM's defaults for the accelerator."""
     acc = catalog.accelerator(shape.accelerator_type)
     precision = precision or spec.default_dtype
     if precision not in DTYPE_BYTES:
@@ -92,7 +98,9 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
             length = wanted if tokens >= wanted else 2 ** int(math.log2(tokens))
             limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
             return Fit(shape, precision, tp, util, weights, usable, kv_gb, kv_tok, tokens, length,
-                       max_num_seqs=limits.max_num_seqs, max_num_batched_tokens=limits.max_num_batched_tokens)
+                       max_num_seqs=max_num_seqs or limits.max_num_seqs,
+                       max_num_batched_tokens=max_num_batched_tokens or limits.max_num_batched_tokens,
+                       kv_cache_dtype=kv_cache_dtype)
     need = wanted if max_model_len else MIN_MAX_MODEL_LEN
     raise UsageError(
         f"accelerator: {where} does not fit: {weights:.1f} GB weights + {tp} x {RUNTIME_OVERHEAD_GB:g} GB runtime "

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 
 from profiles.catalog.catalog import PRICING_MODELS, default_catalog
+from profiles.catalog.workload import SHAREGPT, USE_CASES
 from profiles.errors import UsageError, closest
 from profiles.manifests.objects import SERVICE_TYPES
 from profiles.serving.servers import SERVERS, hpa_metric_names
@@ -58,7 +59,7 @@ class ModelSourceConfig(_Strict):
 class Autoscaling(_Strict):
     minReplicas: PositiveInt = 1
     maxReplicas: PositiveInt | None = None
-    metric: Literal[hpa_metric_names()] = VLLM.default_hpa_metric  # type: ignore[valid-type]
+    metric: Literal[hpa_metric_names()] = VLLM.default_hpa_metric  # type: ignore[valid-type]  # auto: queue or batch size
     peakQps: PositiveFloat | None = None
 
     @model_validator(mode="after")
@@ -77,6 +78,7 @@ class StackConfig(_Strict):
     targetTtftMs: PositiveInt | None = None
     targetItlMs: PositiveInt | None = None
     targetCostPerMillionOutputTokens: PositiveFloat | None = None
+    useCase: Literal[USE_CASES] = SHAREGPT.use_case  # type: ignore[valid-type]  # profiles compete within this workload only
     pricingModel: Literal[PRICING_MODELS] = "spot"  # type: ignore[valid-type]
     namespace: str = Field("default", pattern=DNS_LABEL)
     cluster: Cluster = Cluster()

@@ -108,15 +108,16 @@ def _check_token(cfg: StackConfig, token: TokenState) -> None:
 
 
 def _auto_select(cfg: StackConfig, store: ProfileStore, catalog: Catalog, targets: Targets, pricing: Pricing) -> Choice:
-    """The cheapest configuration of the model over every accelerator that meets the targets; UsageError if none."""
+    """The cheapest deployable configuration of the model over every accelerator, within the stack's use case, that
+    meets the targets; UsageError if none."""
     if cfg.model not in store.models():
         if cfg.model not in catalog.models:
             raise unknown("model", cfg.model, store.models())
         raise UsageError(f"model: '{cfg.model}' is in the catalog but has no profiles yet; models with profiles: "
                          "`python -m profiles models list`")
-    found = store.where(model=cfg.model, model_server=cfg.modelServer)
+    found = store.where(model=cfg.model, model_server=cfg.modelServer, use_case=cfg.useCase)
     if not len(found):
-        raise UsageError(f"modelServer: no profiles of {cfg.model} with server '{cfg.modelServer}'; servers with profiles: "
+        raise UsageError(f"modelServer: no '{cfg.useCase}' profiles of {cfg.model} with server '{cfg.modelServer}'; servers with profiles: "
                          f"{', '.join(store.model_servers(cfg.model))}")
     return choose(catalog, found.select_versions(cfg.modelServerVersion).curves(), targets, pricing)
 
@@ -133,7 +134,7 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
     accelerator = cfg.acceleratorType or choice.winner.point.accelerator_type
     request = ServingRequest(cfg.model, accelerator, cfg.modelServer, cfg.modelServerVersion, targets, pricing,
                              hpa_metric=auto.metric, peak_qps=auto.peakQps, min_replicas=auto.minReplicas,
-                             max_replicas=auto.maxReplicas)
+                             max_replicas=auto.maxReplicas, use_case=cfg.useCase)
     serving = plan_serving(request, store, catalog, choice)
     standard, capacity = cfg.cluster.mode == "standard", cfg.node_capacity
     if standard and not gcp.zone:

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from profiles.serving.sizing import Fit
 from profiles.stack.plan import StackPlan
 
 
@@ -41,6 +42,7 @@ def summary_lines(stack: str, plan: StackPlan, token: str) -> list[str]:
         f"Replicas       : min {s.hpa.min_replicas}, initial {s.hpa.initial_replicas}, max {s.hpa.max_replicas}",
         f"HPA            : {s.hpa_note}",
         f"Serving shape  : TP {s.fit.tensor_parallel_size}, max-model-len {s.fit.max_model_len}; {s.fit.describe()}",
+        f"vLLM setup     : {setup_line(s.fit)} (the chosen profile's, rendered as its arguments)",
         f"Weights        : {weights}; cache {size.cache_gib} GiB {'in memory' if size.cache_in_memory else 'on disk'}; "
         f"startup budget {size.startup_budget_s // 60} min",
         f"HF token       : {'[secret]' if token == 'secret' else 'not set' if needs_token else 'not needed (bucket)'}",
@@ -136,3 +138,10 @@ def document(stack: str, summary: dict[str, Any], records: list[dict], outputs: 
                   "inputs": _sorted(r["inputs"])} for r in sorted(records, key=_key)]
     return yaml.safe_dump({"stack": stack, "summary": summary, "resources": resources, "outputs": _sorted(outputs)},
                           sort_keys=False, width=120, allow_unicode=True)
+
+
+def setup_line(fit: Fit) -> str:
+    """The profiled setup the Deployment reproduces, in vLLM's flag names."""
+    quant = "--quantization=fp8 (on load)" if fit.quantization == "on-load" else f"weights as stored ({fit.precision})"
+    return (f"{quant}, kv-cache-dtype {fit.kv_cache_dtype}, max-num-seqs {fit.max_num_seqs}, max-num-batched-tokens "
+            f"{fit.max_num_batched_tokens}, prefix caching {'on' if fit.prefix_caching else 'off'}")

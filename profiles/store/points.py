@@ -19,11 +19,20 @@ EXTRA_HEADER = (
     "TPU Topology", "Precision", "Load Type", "Load Value", "Num Requests Waiting", "KV Cache Usage",
     "Num Requests Running", "Provenance", "Source Id", "Source", "Derived", "Date",
 )
-STORE_HEADER = GCLOUD_BENCHMARK_HEADER + EXTRA_HEADER
+# The serving setup a profile was measured with (appended last, so gcloud's header stays first). Optional on read:
+# a file without them (an older measured run) loads with the setup unknown, which makes its rows reference-only.
+SETUP_HEADER = (
+    "Quantization", "Checkpoint", "KV Cache Dtype", "Max Num Seqs", "Max Num Batched Tokens", "Max Model Len",
+    "Prefix Caching", "Speculative Decoding", "Tensor Parallel", "Data Parallel",
+)
+STORE_HEADER = GCLOUD_BENCHMARK_HEADER + EXTRA_HEADER + SETUP_HEADER
 DERIVED_COLUMNS = ("Cost/M Input Tokens", "Cost/M Output Tokens", "Instance $/h")  # recomputed from prices.csv, never read
 PROVENANCE_RANK = {"measured": 0, "published": 1, "estimated": 2}  # lower wins
 LOAD_TYPES = ("request_rate", "concurrency", "offline")
 PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "int4")
+QUANTIZATIONS = ("none", "on-load", "pre-quantized")  # checkpoint dtype as stored / quantized by the server / quantized ckpt
+KV_CACHE_DTYPES = ("auto", "bf16", "fp16", "fp8")  # vLLM --kv-cache-dtype; auto = the weights' unquantized dtype
+PREFIX_CACHING = ("on", "off", "hits")  # hits: on, and the numbers depend on prefix-cache hits across requests
 
 # ProfilePoint field <-> file column, in the order a bad row is checked (text, then numbers, then the count)
 TEXT_COLUMNS = {"model": "Model Name", "model_server": "Model Server Name", "model_server_version": "Model Server Version",
@@ -37,9 +46,19 @@ NUMBER_COLUMNS = {"input_length": "Average Input Length", "output_length": "Aver
                   "itl_p90_ms": "ITL p90 (ms)", "num_requests_waiting": "Num Requests Waiting",
                   "kv_cache_usage_perc": "KV Cache Usage", "num_requests_running": "Num Requests Running"}
 COUNT_COLUMN = ("accelerator_count", "Accelerator Count")
+SETUP_TEXT_COLUMNS = {"quantization": "Quantization", "checkpoint": "Checkpoint", "kv_cache_dtype": "KV Cache Dtype",
+                      "prefix_caching": "Prefix Caching", "speculative_decoding": "Speculative Decoding"}
+SETUP_INT_COLUMNS = {"max_num_seqs": "Max Num Seqs", "max_num_batched_tokens": "Max Num Batched Tokens",
+                     "max_model_len": "Max Model Len", "tensor_parallel": "Tensor Parallel", "data_parallel": "Data Parallel"}
 REQUIRED_TEXT = ("model", "model_server", "model_server_version", "instance_type", "accelerator_type", "source")
-CHOICES = {"precision": PRECISIONS, "load_type": LOAD_TYPES, "provenance": tuple(PROVENANCE_RANK)}
-CONFIG_FIELDS = ("model", "model_server", "instance_type", "accelerator_type", "accelerator_count", "tpu_topology", "precision")
+CHOICES = {"precision": PRECISIONS, "load_type": LOAD_TYPES, "provenance": tuple(PROVENANCE_RANK),
+           "quantization": ("", *QUANTIZATIONS), "kv_cache_dtype": ("", *KV_CACHE_DTYPES), "prefix_caching": ("", *PREFIX_CACHING)}
+# a different setup is a different configuration: a published fp8-KV row does not hide an estimated bf16-KV curve
+CONFIG_FIELDS = ("model", "model_server", "instance_type", "accelerator_type", "accelerator_count", "tpu_topology", "precision",
+                 "quantization", "kv_cache_dtype", "prefix_caching", "speculative_decoding")
+
+
+SETUP_FIELDS = (*SETUP_TEXT_COLUMNS, *SETUP_INT_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +97,27 @@ class ProfilePoint:
     date: str
     serving_stack: str = ""
     serving_stack_version: str = ""
+    # serving setup ("" / None: not recorded); speculative_decoding "none" when it was off
+    quantization: str = ""
+    checkpoint: str = ""  # the quantized checkpoint's id or description when pre-quantized
+    kv_cache_dtype: str = ""
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    max_model_len: int | None = None
+    prefix_caching: str = ""
+    speculative_decoding: str = ""
+    tensor_parallel: int | None = None
+    data_parallel: int | None = None  # replicas the published numbers were measured on (1: one replica)
 
     @property
     def workload(self) -> str:
         """Workload key: a named use case, else the fixed lengths."""
         return workload_key(self.use_case, self.input_length, self.output_length)
+
+    @property
+    def setup(self) -> dict[str, object]:
+        """The serving setup as a record (None where not recorded)."""
+        return {f: (getattr(self, f) if getattr(self, f) not in ("", None) else None) for f in SETUP_FIELDS}
 
     @property
     def config_key(self) -> tuple:

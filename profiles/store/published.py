@@ -18,6 +18,7 @@ from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
 from profiles.store.dirs import SHIPPED_DIR
 from profiles.store.points import ProfilePoint
+from profiles.store.published_setup import setup
 from profiles.store.write import render_csv
 
 OUT = SHIPPED_DIR / "published.csv"
@@ -107,7 +108,7 @@ def convert(norm: dict[str, str], raw: dict[str, str]) -> tuple[ProfilePoint | N
         input_tps=_r(input_tps), qps=_r(qps), ntpot_ms=_r(ntpot), ttft_ms=ttft, itl_ms=itl, ntpot_p90_ms=None,
         ttft_p90_ms=None, itl_p90_ms=None, num_requests_waiting=None, kv_cache_usage_perc=None,
         num_requests_running=None, provenance="published", source_id=row_id, source=norm["source"],
-        derived="; ".join(derived), date="",
+        derived="; ".join(derived), date="", **setup(raw, replicas),
     )
     return point, ""
 

@@ -22,12 +22,15 @@ from profiles.store.points import (
     DERIVED_COLUMNS,
     NUMBER_COLUMNS,
     REQUIRED_TEXT,
+    SETUP_HEADER,
+    SETUP_INT_COLUMNS,
+    SETUP_TEXT_COLUMNS,
     STORE_HEADER,
     TEXT_COLUMNS,
     ProfilePoint,
 )
 
-REQUIRED_COLUMNS = tuple(h for h in STORE_HEADER if h not in DERIVED_COLUMNS)
+REQUIRED_COLUMNS = tuple(h for h in STORE_HEADER if h not in DERIVED_COLUMNS and h not in SETUP_HEADER)
 Bad = tuple[int, int, str, str, str]  # row, check order, column, value, what the value is not
 
 
@@ -66,7 +69,11 @@ def _read_cells(path: Path) -> dict[str, np.ndarray]:
     missing = [c for c in REQUIRED_COLUMNS if c not in text.columns]
     if missing:
         raise UsageError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED_COLUMNS)}")
-    return {c: np.array([v.strip() for v in text[c].to_numpy(dtype=object)], dtype=object) for c in REQUIRED_COLUMNS}
+    blank = np.full(len(text), "", dtype=object)
+    cells = {c: np.array([v.strip() for v in text[c].to_numpy(dtype=object)], dtype=object) for c in REQUIRED_COLUMNS}
+    cells |= {c: np.array([v.strip() for v in text[c].to_numpy(dtype=object)], dtype=object) if c in text.columns else blank
+              for c in SETUP_HEADER}  # optional: files written before the setup columns existed
+    return cells
 
 
 def _first(mask: np.ndarray) -> int | None:
@@ -108,6 +115,18 @@ def _convert(cells: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[
     flag(counts < 0, column, "a non-negative integer")
     flag((counts == 0) & ~unparsed, column, "at least 1")
     columns[field] = counts
+    order += 1
+    for field, column in SETUP_TEXT_COLUMNS.items():
+        if field in CHOICES:
+            flag(~np.isin(cells[column], CHOICES[field]), column, f"empty or one of {', '.join(CHOICES[field][1:])}")
+        columns[field] = cells[column]
+        order += 1
+    for field, column in SETUP_INT_COLUMNS.items():
+        values, unparsed = _floats(cells[column])
+        whole = np.isnan(values) | (values == np.round(np.nan_to_num(values)))
+        flag(unparsed | ~whole | (values < 1), column, "empty or a whole number >= 1")
+        columns[field] = values
+        order += 1
     return columns, bad
 
 

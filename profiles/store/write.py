@@ -7,7 +7,15 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from profiles.store.points import COUNT_COLUMN, NUMBER_COLUMNS, STORE_HEADER, TEXT_COLUMNS, ProfilePoint
+from profiles.store.points import (
+    COUNT_COLUMN,
+    NUMBER_COLUMNS,
+    SETUP_INT_COLUMNS,
+    SETUP_TEXT_COLUMNS,
+    STORE_HEADER,
+    TEXT_COLUMNS,
+    ProfilePoint,
+)
 
 
 def point_to_row(p: ProfilePoint) -> dict[str, str]:
@@ -18,6 +26,8 @@ def point_to_row(p: ProfilePoint) -> dict[str, str]:
         value = getattr(p, field)
         row[column] = "" if value is None else f"{value:.6g}"
     row[COUNT_COLUMN[1]] = str(p.accelerator_count)
+    row.update({column: getattr(p, field) for field, column in SETUP_TEXT_COLUMNS.items()})
+    row.update({column: "" if getattr(p, field) is None else str(getattr(p, field)) for field, column in SETUP_INT_COLUMNS.items()})
     return row
 
 

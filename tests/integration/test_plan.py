@@ -24,12 +24,14 @@ def test_plan_matches_the_snapshot(stack, tmp_path):
 def test_dev_and_prod_plans_name_profile_cost_and_resources(tmp_path):
     dev = plan("--stack", "dev", "--output-dir", str(tmp_path))
     assert dev.returncode == 0, dev.stderr
-    assert "Chosen profile : g2-standard-12, 1 x nvidia-l4" in dev.stdout and "Token cost     : $" in dev.stdout
+    assert "source estimated:estimator-" in dev.stdout and "Token cost     : $" in dev.stdout  # not kubeai's K01
+    assert "HPA            : no HPA: no latency target given" in dev.stdout
     assert "gcp:container/cluster:Cluster  gke-inference-dev  (location=us-central1, enableAutopilot=True" in dev.stdout
     assert "stringData=[secret]" in dev.stdout and "pulumi config set --secret hfToken" in dev.stdout
     prod = plan("--stack", "prod", "--output-dir", str(tmp_path))
     assert prod.returncode == 0, prod.stderr
     assert "Chosen profile : ct6e-standard-8t, 8 x tpu-v6e-slice 2x4" in prod.stdout
+    assert "HPA            : HPA: " in prod.stdout and "gke-inference:monitoring:CustomMetricsAdapter" in prod.stdout
     assert "gcp:container/nodePool:NodePool  gke-inference-prod-tpu-ct6e-standard-8t  (machineType=ct6e-standard-8t" in prod.stdout
     assert "Weights        : gs://my-project-prod-models/meta-llama/Llama-3.1-70B" in prod.stdout
     assert "kubeconfig: '[secret]'" in (tmp_path / "prod.yaml").read_text()

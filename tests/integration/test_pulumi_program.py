@@ -46,7 +46,9 @@ def test_autopilot_gpu_from_hugging_face_with_spot():
     assert run.of_type(NODE_POOL) == [] and run.of_type(HPA) == []
     spec = pod(run)
     assert spec["nodeSelector"]["cloud.google.com/gke-spot"] == "true"
-    assert spec["nodeSelector"]["cloud.google.com/gke-accelerator"] == "nvidia-l4"
+    chosen = run.outputs["profile"]  # the cheapest deployable ShareGPT profile, never a reference-only row
+    assert spec["nodeSelector"]["cloud.google.com/gke-accelerator"] == chosen["acceleratorType"]
+    assert chosen["source"].startswith("estimated:")
     secret = inputs(run, SECRET)
     assert secret["metadata"] == {"name": "hf-secret", "namespace": "llm", "labels": {"app.kubernetes.io/part-of": "gke-inference"}}
     assert secret["stringData"] == "[secret]"
@@ -88,9 +90,9 @@ def test_standard_gpu_pool_installs_the_driver_the_pods_select():
     run = run_stack({"model": "meta-llama/Llama-3.1-8B-Instruct", "acceleratorType": "nvidia-l4", "pricingModel": "spot",
                      "cluster": {"mode": "standard"}, "autoscaling": {"minReplicas": 1, "maxReplicas": 3}},
                     {"gcp:project": "p-gpu-test", "gcp:region": "us-central1", "gcp:zone": "us-central1-a"})
-    pool = next(p.inputs for p in run.of_type(NODE_POOL) if p.name.endswith("g2-standard-12"))
+    pool = next(p.inputs for p in run.of_type(NODE_POOL) if p.name.endswith(run.outputs["profile"]["instanceType"]))
     accel = pool["nodeConfig"]["guestAccelerators"][0]
-    assert (accel["type"], accel["count"]) == ("nvidia-l4", 1)
+    assert (accel["type"], accel["count"]) == ("nvidia-l4", run.outputs["profile"]["acceleratorCount"])
     assert accel["gpuDriverInstallationConfig"] == {"gpuDriverVersion": "LATEST"}
     assert pod(run)["nodeSelector"]["cloud.google.com/gke-gpu-driver-version"] == "latest"
     assert pool["nodeConfig"]["spot"] is True

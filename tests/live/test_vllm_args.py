@@ -65,3 +65,19 @@ def test_a_misspelled_flag_cannot_ship(parser, arg_lists):
     assert exact_flags(parser, abbreviated) == ["--max-num-seq"]
     with pytest.raises(SystemExit):
         parser.parse_args([*args, "--tensor-paralel-size=2"])
+
+
+def test_every_deployable_profile_setup_parses_to_itself(parser):
+    """The setup of each deployable shipped profile of the sample, as vLLM's own parser reads the rendered args."""
+    from tests.support.profiled_setup import deployable_plans
+
+    checked = 0
+    for point, _, args in deployable_plans():
+        assert not exact_flags(parser, args), point.instance_type
+        ns = parser.parse_args(args)
+        assert (ns.tensor_parallel_size, ns.max_model_len, ns.max_num_seqs, ns.max_num_batched_tokens) == (
+            point.tensor_parallel, point.max_model_len, point.max_num_seqs, point.max_num_batched_tokens)
+        assert ns.kv_cache_dtype == point.kv_cache_dtype and ns.enable_prefix_caching is (point.prefix_caching != "off")
+        assert ns.quantization == (point.precision if point.quantization == "on-load" else None)
+        checked += 1
+    assert checked > 10

@@ -19,7 +19,7 @@ HPA_MODEL, HPA_ACC = "meta-llama/Llama-3.1-8B-Instruct", "nvidia-h100-80gb"
 def measured_curve() -> list:
     """A measured H100 curve with server metrics: the queue grows once throughput plateaus. Its throughput beats
     the shipped estimates of every H100 count at NTPOT <= 40 ms, so it is the cheapest curve and gets chosen."""
-    points = curve([(1, 390, 20), (4, 1520, 24), (8, 2800, 31), (16, 3400, 60), (32, 3500, 140)],
+    points = curve([(1, 1950, 20), (4, 7600, 24), (8, 14000, 31), (16, 17000, 60), (32, 17500, 140)],
                    model=HPA_MODEL, accelerator_type=HPA_ACC, instance_type="a3-highgpu-1g")
     waiting = [0.0, 0.2, 1.5, 6.0, 30.0]
     kv = [0.05, 0.2, 0.45, 0.8, 0.97]

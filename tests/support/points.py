@@ -16,10 +16,14 @@ BASE = ProfilePoint(
     output_tps=195.0, input_tps=226.0, qps=1.0, ntpot_ms=20.0, ttft_ms=50.0, itl_ms=19.0, ntpot_p90_ms=None,
     ttft_p90_ms=None, itl_p90_ms=None, num_requests_waiting=None, kv_cache_usage_perc=None, num_requests_running=None,
     provenance="measured", source_id="t1", source="test fixture", derived="", date="2026-11-22",
+    quantization="none", kv_cache_dtype="auto", max_num_seqs=256, max_num_batched_tokens=8192, max_model_len=8192,
+    prefix_caching="on", speculative_decoding="none", tensor_parallel=1, data_parallel=1,
 )
 
 
 def point(**changes) -> ProfilePoint:
+    """BASE with changes; tensor parallelism follows the accelerator count unless given (a deployable setup)."""
+    changes.setdefault("tensor_parallel", changes.get("accelerator_count", BASE.accelerator_count))
     return replace(BASE, **changes)
 
 

@@ -9,7 +9,7 @@ through this interface only. May import catalog/, selection/ (HPA metric type) a
 from __future__ import annotations
 
 from profiles.errors import UsageError, unknown
-from profiles.selection.autoscaling import HpaMetric
+from profiles.selection.autoscaling import AUTO, HpaMetric
 from profiles.serving.servers.base import ModelServer
 from profiles.serving.servers.vllm import VLLM
 
@@ -25,8 +25,8 @@ def server(name: str, key: str = "--model-server") -> ModelServer:
 
 
 def hpa_metric_names() -> tuple[str, ...]:
-    """Every metric an HPA can target, over all servers (flag and stack-config choices)."""
-    return tuple(m.name for s in SERVERS.values() for m in s.hpa_metrics)
+    """`auto` and every metric an HPA can target, over all servers (flag and stack-config choices)."""
+    return (AUTO, *(m.name for s in SERVERS.values() for m in s.hpa_metrics))
 
 
 def hpa_metric(name: str, key: str = "--hpa-metric") -> tuple[ModelServer, HpaMetric]:

@@ -9,6 +9,7 @@ from profiles.catalog.modelspec import ModelSpec
 from profiles.selection.autoscaling import HpaMetric
 from profiles.serving.sizing import Fit
 from profiles.serving.source import ModelSource
+from profiles.store.points import ProfilePoint
 
 
 @dataclass(frozen=True)
@@ -54,5 +55,7 @@ class ModelServer(Protocol):
     def warmup_s(self, platform: str) -> int: ...
 
     def hpa_metric(self, name: str, key: str = "--hpa-metric") -> HpaMetric: ...
+
+    def resolve_hpa_metric(self, name: str, point: ProfilePoint, key: str = "--hpa-metric") -> tuple[HpaMetric, str]: ...
 
     def hpa_fallback(self, metric: HpaMetric) -> str: ...

@@ -3,10 +3,12 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 import yaml
 
+from profiles.estimator.step_time import MODEL_VERSION
 from profiles.selection.cost import token_cost
 from profiles.store.points import GCLOUD_BENCHMARK_HEADER
 from tests.support.cli import run_cli
@@ -59,9 +61,9 @@ def test_ratio_flag_changes_costs():
     base = json.loads(run_cli("list", "--model", LLAMA70, "--format", "json", "--pricing-model", "on-demand").stdout)
     two = json.loads(run_cli("list", "--model", LLAMA70, "--format", "json", "--pricing-model", "on-demand",
                              "--output-input-cost-ratio", "2").stdout)
-    by_id = {r["sourceId"]: r["costPerMillionOutputTokens"] for r in base}
+    by_id = {(r["sourceId"], r["instanceType"]): r["costPerMillionOutputTokens"] for r in base}
     priced = [r for r in two if r["costPerMillionOutputTokens"] is not None]
-    assert priced and all(r["costPerMillionOutputTokens"] < by_id[r["sourceId"]] for r in priced)
+    assert priced and all(r["costPerMillionOutputTokens"] < by_id[(r["sourceId"], r["instanceType"])] for r in priced)
 
 
 def test_benchmarks_list_csv_header_and_rows():
@@ -84,7 +86,7 @@ def test_models_servers_and_versions():
 
 def test_catalog_model_answers_from_estimated_profiles():
     r = run_cli("list", "--model", "Qwen/Qwen3-32B")  # no published row: the estimated curves answer
-    assert r.returncode == 0 and "estimated:estimator-v1-r" in r.stdout
+    assert r.returncode == 0 and f"estimated:{MODEL_VERSION}-r" in r.stdout
     r = run_cli("list", "--model", LLAMA70, "--model-server", "sglang")  # sglang exists, but not for this model
     assert r.returncode == 2 and "allowed: nim, tensorrt-llm, vllm" in r.stderr
 
@@ -92,7 +94,7 @@ def test_catalog_model_answers_from_estimated_profiles():
 def test_no_match_prints_the_achievable_range():
     r = run_cli("list", "--model", LLAMA70, "--target-ntpot-milliseconds", "5")
     assert r.returncode == 0 and r.stdout == ""
-    assert "No profile meets NTPOT <= 5 ms" in r.stderr and "NTPOT 19-109 ms" in r.stderr
+    assert "No profile meets NTPOT <= 5 ms" in r.stderr and re.search(r"\[Chatbot \(ShareGPT\)\]: NTPOT \d+-\d+ ms", r.stderr)
 
 
 def test_explain_names_the_winner_and_hpa():
@@ -103,7 +105,7 @@ def test_explain_names_the_winner_and_hpa():
 
 
 def test_measured_profiles_dir_changes_the_answer(tmp_path):
-    mine = curve([(1, 300, 20), (4, 1100, 22), (8, 1900, 30), (16, 3000, 95)], model=LLAMA70,
+    mine = curve([(1, 300, 20), (4, 1100, 22), (8, 1900, 30), (16, 8000, 95)], model=LLAMA70,
                  instance_type="a3-highgpu-2g", accelerator_count=2, num_requests_waiting=4.0)
     store_dir(tmp_path, mine)
     r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100",

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from profiles.cli import estimate as estimate_cli
+from profiles.estimator.step_time import MODEL_VERSION
 from tests.support.cli import run_cli
 
 LLAMA_8B = ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--accelerator-type", "nvidia-l4", "--accelerator-count", "1"]
@@ -33,7 +34,7 @@ def test_json_keeps_the_contract_keys_first_then_the_added_ones_in_order():
     assert all(isinstance(v, float) for v in data.values())
     assert data["ttft_ms_mean"] > 0 and data["itl_ms_mean"] > 0
     assert data["num_requests_running"] > 1 and 0 < data["kv_cache_usage_perc"] <= 1
-    assert "estimated by estimator-v1" in note
+    assert f"estimated by {MODEL_VERSION}" in note
 
 
 def test_json_adds_the_estimates_mean_latencies_and_server_metrics(monkeypatch):

@@ -35,15 +35,16 @@ def test_comments_only():
     assert run.returncode == 0 and all(line.startswith("# ") for line in run.stdout.splitlines())
 
 
-def test_hpa_follows_the_estimated_profile_and_says_why_not():
-    """70B on v6e now has an estimated curve: its queue never forms (max-num-seqs admits everything), so the
-    queue metric is refused with the reason, and the KV-cache metric yields an HPA."""
-    run = run_cli(*SEED, "--target-ntpot-milliseconds", "100", env=EPOCH)
-    assert run.returncode == 0
-    assert "# no HPA: not recommended on vllm:num_requests_waiting" in run.stdout and "HorizontalPodAutoscaler" not in run.stdout
-    kv = run_cli(*SEED, "--target-ntpot-milliseconds", "100", "--hpa-metric", "vllm:kv_cache_usage_perc", env=EPOCH)
-    assert kv.returncode == 0 and "kind: HorizontalPodAutoscaler" in kv.stdout
-    assert "prometheus.googleapis.com|vllm:kv_cache_usage_perc|gauge" in kv.stdout
+def test_hpa_follows_the_estimated_profile_and_says_why():
+    """70B on v6e: the estimated curve reaches saturation, so at the operating point (NTPOT <= 100 ms) requests queue and
+    `auto` scales on the queue, saying why; batch size and KV-cache usage, asked for by name, give HPAs on those gauges."""
+    auto = run_cli(*SEED, "--target-ntpot-milliseconds", "100", env=EPOCH)
+    assert auto.returncode == 0 and "prometheus.googleapis.com|vllm:num_requests_waiting|gauge" in auto.stdout
+    assert "# HPA: queue size:" in auto.stdout
+    for metric in ("vllm:num_requests_running", "vllm:kv_cache_usage_perc"):
+        run = run_cli(*SEED, "--target-ntpot-milliseconds", "100", "--hpa-metric", metric, env=EPOCH)
+        assert run.returncode == 0 and "kind: HorizontalPodAutoscaler" in run.stdout
+        assert f"prometheus.googleapis.com|{metric}|gauge" in run.stdout
 
 
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
@@ -70,3 +71,17 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
 def test_infeasible_model_on_accelerator_exits_2():
     run = run_cli("manifests", "create", "--model", "meta-llama/Llama-3.1-405B", "--accelerator-type", "nvidia-l4")
     assert run.returncode == 2 and "does not fit" in run.stderr
+
+
+def test_the_seeds_gemma_example_gets_an_hpa_its_adapter_and_a_pod_monitoring():
+    base = ("manifests", "create", "--model", "google/gemma-2-27b-it", "--model-server", "vllm", "--accelerator-type",
+            "nvidia-l4")
+    run = run_cli(*base, "--target-ntpot-milliseconds", "250", "--output", "manifest", env=EPOCH)
+    assert run.returncode == 0, run.stderr
+    docs = [d for d in yaml.safe_load_all(run.stdout) if d]
+    hpa = next(d for d in docs if d["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"].startswith("prometheus.googleapis.com|vllm:num_requests_")
+    assert any(d["kind"] == "PodMonitoring" for d in docs)
+    assert any(d["kind"] == "APIService" and d["metadata"]["name"] == "v1beta1.custom.metrics.k8s.io" for d in docs)
+    plain = run_cli(*base, "--output", "all", env=EPOCH)
+    assert "# no HPA: no latency target given" in plain.stdout and "APIService" not in plain.stdout

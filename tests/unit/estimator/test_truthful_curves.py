@@ -60,19 +60,24 @@ def test_maximum_throughput_follows_the_hardware_order(curves):
 
 @pytest.mark.parametrize("model", ["meta-llama/Llama-3.1-8B-Instruct", "google/gemma-2-27b-it", "openai/gpt-oss-20b"])
 def test_batch_one_itl_follows_the_hardware_order(model):
+    """At each count, the GPUs that hold the model: batch-1 ITL rises from H200 to L4."""
     spec = CATALOG.models[model]
-    itls = []
-    for accelerator in GPU_ORDER:
-        for count in (1, 2, 4):
+    compared = 0
+    for count in (1, 2, 4, 8):
+        itls = []
+        for accelerator in GPU_ORDER:
+            shape = CATALOG.shape(accelerator, count)
+            if shape is None or shape.vms > 1:
+                continue
             try:
-                e = estimate(CATALOG, spec, CATALOG.shape(accelerator, count), spec.default_dtype, SHAREGPT,
-                             Load("concurrency", 1), requests=60)
-            except UsageError:
+                e = estimate(CATALOG, spec, shape, spec.default_dtype, SHAREGPT, Load("concurrency", 1), requests=60)
+            except UsageError:  # does not fit this count
                 continue
             itls.append((accelerator, e.itl_ms["p50"]))
-            break
-    by_count = [v for _, v in itls]
-    assert len(itls) >= 3 and by_count == sorted(by_count), itls
+        values = [v for _, v in itls]
+        assert values == sorted(values), (count, itls)
+        compared += len(itls) > 1
+    assert compared >= 2
 
 
 def test_gpt_oss_weights_keep_attention_and_embeddings_in_bf16():
@@ -101,10 +106,14 @@ def _at_ntpot(points, ntpot_ms: float) -> float:
     return float(np.interp(ntpot_ms, xs, ys)) if ntpot_ms <= max(xs) else max(ys)
 
 
-KNOWN_MISSES = {("openai/gpt-oss-20b", "nvidia-h100-80gb"): "estimate ~2.2x GIQ: MoE grouped-GEMM efficiency at large batch "
-                "is not modelled and no high-batch MoE row calibrates it",
-                ("google/gemma-2-27b-it", "nvidia-l4"): "estimate ~2.2x GIQ: tensor parallelism over PCIe on g2 (no NVLink) "
-                "is modelled with an unmeasured link figure"}
+KNOWN_MISSES = {
+    ("openai/gpt-oss-20b", "nvidia-h100-80gb"):
+        "estimate 1.9x GIQ (25,179 vs 13,335 tok/s): MoE grouped-GEMM efficiency at large batch is not modelled "
+        "and no high-batch MoE row calibrates it",
+    ("google/gemma-2-27b-it", "nvidia-l4"):
+        "estimate 1.8x GIQ (765 vs 425 tok/s): tensor parallelism over PCIe on g2 (no NVLink) is modelled with an "
+        "unmeasured link figure",
+}
 
 
 @pytest.mark.parametrize(("model", "accelerator", "count", "ntpot", "giq"), GIQ_ROWS)

@@ -34,7 +34,7 @@ def container(objects):
 
 
 def args_of(objects) -> dict[str, str]:
-    return dict(a.removeprefix("--").split("=", 1) for a in container(objects)["args"])
+    return {k: v for k, _, v in (a.removeprefix("--").partition("=") for a in container(objects)["args"])}
 
 
 def env_of(objects) -> dict[str, str]:
@@ -72,10 +72,10 @@ def test_xla_cache_is_per_pod_so_replicas_never_write_one_path():
 
 
 def test_gpu_from_hugging_face_reads_the_token_from_a_file_and_caches_on_sized_disk():
-    _, _, objects = case_objects("gpu-hf-small")
+    plan, _, objects = case_objects("gpu-hf-small")
     spec, c = pod(objects)["spec"], container(objects)
     assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4", "cloud.google.com/gke-gpu-driver-version": "latest"}
-    assert c["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert c["resources"]["limits"]["nvidia.com/gpu"] == plan.fit.shape.accelerator_count == int(args_of(objects)["tensor-parallel-size"])
     assert "/usr/local/nvidia/lib64" in env_of(objects)["LD_LIBRARY_PATH"]
     assert "secretKeyRef" not in yaml.safe_dump(objects)  # CKV_K8S_35: no secret in the environment
     token = volume(objects, "hf-token")["secret"]
@@ -155,10 +155,11 @@ def test_hpa_targets_the_measured_queue_with_stabilization(profiles_dir):
     assert plan.point.source_id == "r8"  # highest throughput with NTPOT <= 40 ms
     behavior = hpa["spec"]["behavior"]
     assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300 and behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
+    assert {"type": "Percent", "value": 100, "periodSeconds": 15} in behavior["scaleUp"]["policies"]  # 1.2 < 10: fast
     assert hpa["spec"]["scaleTargetRef"]["name"] == by_kind(objects)["Deployment"]["metadata"]["name"]
 
 
-@pytest.mark.parametrize("targets, why", [(Targets(ntpot_ms=5), "No profile meets NTPOT <= 5 ms"),
+@pytest.mark.parametrize("targets, why", [(Targets(ntpot_ms=1), "No profile meets NTPOT <= 1 ms"),
                                           (Targets(), "no latency target given")])
 def test_no_hpa_without_an_achievable_target_and_the_comment_says_why(profiles_dir, targets, why):
     from tests.support.manifest_cases import HPA_ACC, HPA_MODEL
@@ -265,3 +266,13 @@ def test_images_come_from_the_catalog_pin():
     for name in ("gpu-hf-small", "tpu-gcs-seed002"):
         plan, _, objects = case_objects(name)
         assert container(objects)["image"] == cat.image("vllm", plan.platform).image
+
+
+def test_a_threshold_of_ten_or_more_scales_up_one_pod_a_minute(profiles_dir):
+    from dataclasses import replace
+
+    plan = case_plan("gpu-hpa-measured", profiles_dir)
+    steady = replace(plan, hpa=replace(plan.hpa, average_value=12.0))
+    hpa = by_kind(objects_of(steady, ManifestOptions()))["HorizontalPodAutoscaler"]
+    assert hpa["spec"]["behavior"]["scaleUp"]["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}]
+    assert hpa["spec"]["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 0

@@ -141,3 +141,11 @@ def test_tightening_a_target_never_lowers_the_chosen_cost(points, targets, facto
     loose, tight = best(targets), best(tighter)
     if tight is not None:
         assert loose is not None and tight >= loose * (1 - 1e-9)
+
+
+def test_a_target_above_the_curves_latency_runs_it_at_maximum_throughput():
+    points = curve([(1, 400, 20), (4, 1500, 25), (8, 2700, 32), (16, 3300, 70)])
+    loose = rank(CAT, points, Targets(ntpot_ms=500), ON_DEMAND).candidates[0]
+    assert loose.point.output_tps == 3300 and loose.rule.startswith("maximum throughput")
+    tight = rank(CAT, points, Targets(ntpot_ms=40), ON_DEMAND).candidates[0]
+    assert tight.point.output_tps == 2700 and tight.rule.startswith("highest throughput at NTPOT <= 40 ms")

@@ -16,10 +16,10 @@ def test_servers_are_found_by_their_profile_name():
 
 
 def test_hpa_metrics_name_a_point_field_and_a_fallback():
-    assert hpa_metric_names() == ("vllm:num_requests_waiting", "vllm:kv_cache_usage_perc")
+    assert hpa_metric_names() == ("auto", "vllm:num_requests_waiting", "vllm:num_requests_running", "vllm:kv_cache_usage_perc")
     owner, queue = hpa_metric("vllm:num_requests_waiting")
     assert owner is VLLM and queue.field == "num_requests_waiting"
-    assert VLLM.hpa_fallback(queue) == "vllm:kv_cache_usage_perc"
+    assert VLLM.hpa_fallback(queue) == "vllm:num_requests_running"
     with pytest.raises(UsageError, match="--hpa-metric: unknown value 'gpu_util'; allowed: vllm:num_requests_waiting"):
         VLLM.hpa_metric("gpu_util")
 

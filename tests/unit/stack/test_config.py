@@ -14,6 +14,8 @@ def test_shipped_stacks_validate():
     assert dev.model == "meta-llama/Llama-3.1-8B-Instruct" and dev.acceleratorType is None
     assert prod.acceleratorType == "tpu-v6e-slice" and prod.modelSource.type == "gcs" and prod.modelSource.bucket
     assert prod.cluster.deletionProtection is True
+    assert dev.useCase == prod.useCase == "Chatbot (ShareGPT)" and dev.autoscaling.metric == "auto"
+    assert parse({"model": "meta-llama/Llama-3.1-8B", "autoscaling": {"metric": "vllm:num_requests_running"}}).autoscaling.metric
 
 
 @pytest.mark.parametrize("values, expected", [
@@ -29,6 +31,9 @@ def test_shipped_stacks_validate():
     ({"model": "meta-llama/Llama-3.1-8B", "capacity": "reserved"}, "gke-inference:capacity: value 'reserved'"),
     ({"model": "meta-llama/Llama-3.1-8B", "targetNtpot": 100}, "gke-inference:targetNtpot: value 100: unknown key"),
     ({}, "gke-inference:model:"),
+    ({"model": "meta-llama/Llama-3.1-8B", "useCase": "chat"}, "gke-inference:useCase: value 'chat': Input should be"),
+    ({"model": "meta-llama/Llama-3.1-8B", "autoscaling": {"metric": "vllm:gpu_cache_usage_perc"}},
+     "gke-inference:autoscaling.metric: value 'vllm:gpu_cache_usage_perc': Input should be 'auto'"),
 ])
 def test_bad_values_name_key_value_and_rule(values, expected):
     with pytest.raises(UsageError) as err:

@@ -3,9 +3,10 @@
 import pytest
 
 from profiles.errors import UsageError
+from profiles.estimator.step_time import MODEL_VERSION
 from profiles.store.dirs import SHIPPED_DIR
 from profiles.store.frame import to_frame, to_points
-from profiles.store.points import GCLOUD_BENCHMARK_HEADER, STORE_HEADER, version_key
+from profiles.store.points import GCLOUD_BENCHMARK_HEADER, SETUP_FIELDS, SETUP_HEADER, STORE_HEADER, version_key
 from profiles.store.read import load_file
 from profiles.store.store import ProfileStore, apply_precedence, select_versions
 from tests.support.points import point, store_dir
@@ -32,7 +33,7 @@ def test_shipped_points_are_published_or_estimated_with_sources():
     for p in store.points():
         expected = "estimated" if p.source_id.startswith("estimator-") else "published"
         assert p.provenance == expected and p.source and p.source_id
-        assert expected == "published" or p.source.startswith("estimated by estimator-v1")
+        assert expected == "published" or p.source.startswith(f"estimated by {MODEL_VERSION}")
         assert p.output_tps and p.output_tps > 0
         assert p.instance_type and p.accelerator_count >= 1
 
@@ -64,7 +65,8 @@ def test_user_directories_add_points_and_win(tmp_path, monkeypatch):
     shipped = next(p for p in ProfileStore.load().points() if p.source_id == "N03")
     mine = point(**{k: getattr(shipped, k) for k in ("model", "model_server", "instance_type", "accelerator_type",
                                                       "accelerator_count", "precision", "use_case", "input_length",
-                                                      "output_length")}, provenance="measured", source_id="mine")
+                                                      "output_length", *SETUP_FIELDS)},
+                 provenance="measured", source_id="mine")
     store_dir(tmp_path / "a", [mine])
     ids = {p.source_id for p in ProfileStore.load([tmp_path / "a"]).points() if p.model == shipped.model}
     assert "mine" in ids and "N03" not in ids and "T09" in ids  # other configurations stay
@@ -88,6 +90,10 @@ def test_version_selection():
     ("Provenance", "guessed", "is not one of measured, published, estimated"),
     ("Load Type", "burst", "is not one of request_rate"),
     ("KV Cache Usage", "42", "is not a fraction"),
+    ("KV Cache Dtype", "fp4", "is not empty or one of auto, bf16, fp16, fp8"),
+    ("Prefix Caching", "yes", "is not empty or one of on, off, hits"),
+    ("Max Num Seqs", "1.5", "is not empty or a whole number >= 1"),
+    ("Data Parallel", "0", "is not empty or a whole number >= 1"),
 ])
 def test_bad_store_rows_name_file_line_column_and_value(tmp_path, column, value, message):
     store_dir(tmp_path, [point()])
@@ -99,6 +105,17 @@ def test_bad_store_rows_name_file_line_column_and_value(tmp_path, column, value,
     with pytest.raises(UsageError, match=message) as err:
         load_file(path)
     assert f"{path}:2: column '{column}' value '{value}'" in str(err.value)
+
+
+def test_setup_round_trips_and_files_without_it_load_with_the_setup_unknown(tmp_path):
+    measured = point(quantization="on-load", precision="fp8", kv_cache_dtype="fp8", max_num_seqs=64, prefix_caching="off")
+    store_dir(tmp_path, [measured])
+    assert load_file(tmp_path / "profiles.csv") == [measured]
+    header, row = (tmp_path / "profiles.csv").read_text().splitlines()
+    keep = len(STORE_HEADER) - len(SETUP_HEADER)  # a file written before the setup columns existed
+    (tmp_path / "old.csv").write_text(",".join(header.split(",")[:keep]) + "\n" + ",".join(row.split(",")[:keep]) + "\n")
+    old = load_file(tmp_path / "old.csv")[0]
+    assert old.setup == dict.fromkeys(SETUP_FIELDS) and old.output_tps == measured.output_tps
 
 
 def test_missing_column_is_reported(tmp_path):
