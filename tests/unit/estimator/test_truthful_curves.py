@@ -58,7 +58,10 @@ def test_maximum_throughput_follows_the_hardware_order(curves):
     assert compared >= 30
 
 
-@pytest.mark.parametrize("model", ["meta-llama/Llama-3.1-8B-Instruct", "google/gemma-2-27b-it", "openai/gpt-oss-20b"])
+SHIPPED_MODELS = sorted({p.model for p in load_file(OUTPUT)})
+
+
+@pytest.mark.parametrize("model", SHIPPED_MODELS)
 def test_batch_one_itl_follows_the_hardware_order(model):
     """At each count, the GPUs that hold the model: batch-1 ITL rises from H200 to L4."""
     spec = CATALOG.models[model]
@@ -77,7 +80,8 @@ def test_batch_one_itl_follows_the_hardware_order(model):
         values = [v for _, v in itls]
         assert values == sorted(values), (count, itls)
         compared += len(itls) > 1
-    assert compared >= 2
+    if not compared:
+        pytest.skip(f"{model} fits one GPU type only (at any single-host count): nothing to order")
 
 
 def test_gpt_oss_weights_keep_attention_and_embeddings_in_bf16():
