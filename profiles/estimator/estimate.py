@@ -117,15 +117,15 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
     curve point or a capacity must describe.
     """
     acc = catalog.accelerator(shape.accelerator_type)
-    longest = workload.longest_request()
-    memory = fit(catalog, spec, shape, VLLM_VERSION, precision,
-                 max_model_len=server.max_model_len or min(longest, spec.max_context or longest),
-                 gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype)
     fmt = catalog.weight_format(acc.accelerator_type, precision)
     if fmt.mode == "unsupported":
         allowed = sorted(p for (arch, p), w in catalog.weight_formats.items() if arch == fmt.arch and w.mode != "unsupported")
         raise UsageError(f"precision: '{precision}' weights do not run on {acc.accelerator_type} ({fmt.source}); "
                          f"allowed there: {', '.join(allowed)}")
+    longest = workload.longest_request()
+    memory = fit(catalog, spec, shape, VLLM_VERSION, precision,
+                 max_model_len=server.max_model_len or min(longest, spec.max_context or longest),
+                 gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype)
     eff = eff or efficiency(acc.efficiency_group, engine)
     model = step_model(spec, acc, shape.accelerator_count, precision, eff, memory.kv_bytes_per_token, fmt.mode)
     limits = SimLimits(server.max_num_seqs or memory.max_num_seqs,
