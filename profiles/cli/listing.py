@@ -178,7 +178,8 @@ def profiles_list(args: argparse.Namespace) -> Output:
         return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
                           "add measured ones with --profiles-dir).\nListed 0 items.")
     targets = _targets(args)
-    if args.use_case is None and not (args.target_input_length or args.target_output_length):
+    implicit_workload = args.use_case is None and not (args.target_input_length or args.target_output_length)
+    if implicit_workload:
         args.use_case = SHAREGPT.use_case  # one workload per ranking: GIQ's default distribution
     ranking = rank(catalog, _filter(store, args, catalog).curves(), targets, _pricing(args))
     why = {id(c): w for c, w in ranking.set_aside}
@@ -190,6 +191,8 @@ def profiles_list(args: argparse.Namespace) -> Output:
     if not ranking.candidates:
         if not ranking.excluded and not ranking.set_aside:
             notes.append(f"No profiles match these flags{' for ' + args.model if args.model else ''}.")
+            if implicit_workload and args.model:
+                notes.append(_other_workloads(store, args.model))
         else:
             notes.append(explain(ranking, targets))
         if not reference.candidates:
@@ -198,6 +201,13 @@ def profiles_list(args: argparse.Namespace) -> Output:
         notes.append(explain(ranking, targets))
         notes.append(f"HPA: {_hpa(args, ranking.candidates[0]).reason}.")
     return Output(text, "\n".join(notes))
+
+
+def _other_workloads(store, model: str) -> str:
+    """Which workloads the model does have profiles for, and the flags that list them (a measured fixed-length sweep)."""
+    found = sorted({p.workload for p in store.where(model=model).points()})
+    return (f"Profiles compete within one workload, {SHAREGPT.use_case} unless asked; {model} has profiles for: "
+            f"{', '.join(found)}. Pass --use-case all, or --target-input-length/--target-output-length for fixed lengths.")
 
 
 def _hpa(args: argparse.Namespace, winner: Candidate) -> HpaSettings:

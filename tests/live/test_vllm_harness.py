@@ -101,7 +101,10 @@ def test_measured_csv_changes_profiles_list(sweep):
     assert {p.model_server_version for p in points} == {summary["server_version"]} and summary["server_version"] == "0.32.0"
     before = profiles_cli("list", "--model", SERVED_NAME)
     assert before.returncode == 2 and f"--model: unknown value '{SERVED_NAME}'" in before.stderr
-    after = profiles_cli("list", "--model", SERVED_NAME, "--profiles-dir", str(store), "--format", "json")
+    default = profiles_cli("list", "--model", SERVED_NAME, "--profiles-dir", str(store))  # ShareGPT ranking: none
+    assert default.returncode == 0 and f"has profiles for: {IN}/{OUT}" in default.stderr, default.stderr
+    after = profiles_cli("list", "--model", SERVED_NAME, "--profiles-dir", str(store), "--format", "json",
+                         "--target-input-length", str(IN), "--target-output-length", str(OUT))
     assert after.returncode == 0, after.stderr
     [row] = json.loads(after.stdout)
     assert row["source"].startswith("measured") and row["acceleratorType"] == "nvidia-l4"

@@ -153,3 +153,18 @@ def test_bad_data_file_in_a_profiles_dir_is_exit_2(tmp_path):
     (tmp_path / "bad.csv").write_text("Instance Type\nx\n")
     r = run_cli("list", "--profiles-dir", str(tmp_path))
     assert r.returncode == 2 and "missing column" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_model_without_sharegpt_profiles_names_its_workloads(tmp_path):
+    """A measured fixed-length sweep is not in the default (ShareGPT) ranking; `list` says which workloads exist."""
+    from dataclasses import replace
+
+    mine = [replace(p, use_case="", input_length=128, output_length=32)
+            for p in curve([(1, 100, 20), (2, 190, 22)], model="tiny/served", accelerator_type="nvidia-l4",
+                           instance_type="g2-standard-12")]
+    store_dir(tmp_path, mine)
+    r = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path))
+    assert r.returncode == 0 and "tiny/served has profiles for: 128/32" in r.stderr
+    fixed = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path), "--format", "json",
+                    "--target-input-length", "128", "--target-output-length", "32")
+    assert len(json.loads(fixed.stdout)) == 1
