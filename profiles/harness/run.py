@@ -67,8 +67,9 @@ def sweep_rates(saturation_qps: float, points: int) -> list[float]:
 
 
 def still_growing(summaries: list[StageSummary]) -> bool:
-    """True when the top rate's throughput beats the previous stage's by more than PLATEAU_GAIN."""
-    if len(summaries) < 2 or summaries[-2].output_tps <= 0:
+    """True when the top rate's throughput beats the previous stage's by more than PLATEAU_GAIN. Never past a
+    client-limited stage: a higher rate would only measure the client harder (profiles/harness/lag.py)."""
+    if len(summaries) < 2 or summaries[-2].output_tps <= 0 or summaries[-1].client_limited:
         return False
     return summaries[-1].output_tps > PLATEAU_GAIN * summaries[-2].output_tps
 
@@ -95,6 +96,8 @@ class Progress:
         short = f" ({summary.short_outputs} cut short by the server)" if summary.short_outputs else ""
         line = (f"{self.label}: {summary.completed}/{summary.requests} ok{short}, {summary.failed + summary.timed_out} failed, "
                 f"{summary.output_tps:.1f} output tok/s, p50 TTFT {_ms(summary.p('ttft'))}, p50 NTPOT {_ms(summary.p('ntpot'))}")
+        if summary.client_limited:
+            line += f"\n  CLIENT-LIMITED: {summary.client_limited}; this stage measured the load generator, not the server"
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()
 
@@ -144,7 +147,8 @@ async def _stage(http, cfg: RunConfig, source: PromptSource, stage: Stage, clock
     result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
     measured = [r for r in result.records if not r.warmup]
     window = (min((r.send for r in measured), default=0.0), max((r.end or 0.0 for r in measured), default=0.0))
-    summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window))
+    summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window),
+                        result.loop_lag)
     progress.finish(summary)
     return result, summary
 
