@@ -85,6 +85,14 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
         p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS", help=f"p50 {name.upper()} target")
     p.add_argument("--hpa-buffer", type=float, default=0.2)
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    s = p.add_argument_group("serving setup of the measured server (profile setup columns; a deployable curve needs all)")
+    for flag in ("max-num-seqs", "max-num-batched-tokens", "max-model-len", "tensor-parallel", "replicas"):
+        s.add_argument(f"--server-{flag}", type=positive(int), metavar="N")
+    s.add_argument("--server-kv-cache-dtype", default="", help="vLLM --kv-cache-dtype (default: /metrics cache_config_info)")
+    s.add_argument("--server-prefix-caching", type=choice(("on", "off")), help="default: /metrics cache_config_info")
+    s.add_argument("--server-quantization", type=choice(("none", "on-load", "pre-quantized")))
+    s.add_argument("--server-checkpoint", default="", help="the pre-quantized checkpoint's id")
+    s.add_argument("--server-speculative-decoding", default="", help="none, or the method")
     p.set_defaults(run=benchmark_run)
 
     j = bench.add_parser("job", help="render a Kubernetes Job running `benchmark run` inside the cluster (kubectl apply -f -)")
@@ -140,6 +148,7 @@ def _hardware(args: argparse.Namespace) -> Hardware:
 def _config(args: argparse.Namespace) -> RunConfig:
     from profiles.harness.client import Endpoint
     from profiles.harness.run import RunConfig
+    from profiles.harness.setup import ServerSetup
 
     if not (args.request_rates or args.concurrency or args.sweep):
         raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
@@ -154,11 +163,16 @@ def _config(args: argparse.Namespace) -> RunConfig:
     if not 0 <= args.hpa_buffer < 0.9:
         raise UsageError(f"--hpa-buffer: value '{args.hpa_buffer}' is not in [0, 0.9)")
     endpoint = Endpoint(args.endpoint, args.model, args.api, args.metrics_url, args.request_timeout)
+    setup = ServerSetup(quantization=args.server_quantization or "", checkpoint=args.server_checkpoint,
+                        kv_cache_dtype=args.server_kv_cache_dtype, max_num_seqs=args.server_max_num_seqs,
+                        max_num_batched_tokens=args.server_max_num_batched_tokens, max_model_len=args.server_max_model_len,
+                        prefix_caching=args.server_prefix_caching or "", speculative_decoding=args.server_speculative_decoding,
+                        tensor_parallel=args.server_tensor_parallel, data_parallel=args.server_replicas)
     return RunConfig(endpoint=endpoint, workload=_workload(args), request_rates=args.request_rates or (),
                      concurrencies=args.concurrency or (), sweep_auto=args.sweep == "auto", sweep_points=args.sweep_points,
                      probe_requests=args.probe_requests, duration_s=args.duration, warmup_s=args.warmup,
                      num_prompts=args.num_prompts,
-                     seed=args.seed, tokenizer=args.tokenizer)
+                     seed=args.seed, tokenizer=args.tokenizer, server_setup=setup)
 
 
 def _out_dirs(args: argparse.Namespace) -> tuple[Path, Path | None]:

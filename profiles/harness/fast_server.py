@@ -20,6 +20,8 @@ CHAT_TOKEN = (b'data: {"id":"chat-1","object":"chat.completion.chunk","model":"m
               b'"choices":[{"index":0,"delta":{"content":" x"},"finish_reason":null}]}\n\n')
 CHAT_ROLE = (b'data: {"id":"chat-1","object":"chat.completion.chunk","model":"m",'
              b'"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n\n')
+METRICS = (b'vllm:cache_config_info{block_size="16",cache_dtype="auto",enable_prefix_caching="True",engine="0"} 1.0\n'
+           b"vllm:num_requests_running 0\nvllm:num_requests_waiting 0\n")
 STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 
 
@@ -70,7 +72,7 @@ class Handler(asyncio.Protocol):
             path, body = await self.queue.get()
             write = self.transport.write
             if path == b"/v1/models":
-                write(_plain("200 OK", b'{"object":"list","data":[{"id":"m","object":"model"}]}'))
+                write(_plain("200 OK", b'{"object":"list","data":[{"id":"m","object":"model","max_model_len":4096}]}'))
             elif path == b"/version":
                 write(_plain("200 OK", b'{"version":"fast-server"}'))
             elif path == b"/tokenize":  # one token per UTF-8 byte: enough for prompts of a requested length
@@ -80,7 +82,7 @@ class Handler(asyncio.Protocol):
                 text = bytes(json.loads(body).get("tokens", [])).decode(errors="replace")
                 write(_plain("200 OK", json.dumps({"prompt": text}).encode()))
             elif path == b"/metrics":
-                write(_plain("200 OK", b"vllm:num_requests_running 0\nvllm:num_requests_waiting 0\n", b"text/plain"))
+                write(_plain("200 OK", METRICS, b"text/plain"))
             elif path in (b"/v1/completions", b"/v1/chat/completions"):
                 request = json.loads(body or b"{}")
                 tokens = int(request.get("max_tokens") or 16)

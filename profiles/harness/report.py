@@ -16,6 +16,7 @@ from pathlib import Path
 from profiles.files import write_atomically
 from profiles.harness.records import StageSummary
 from profiles.harness.run import RunConfig, RunResult
+from profiles.harness.setup import ServerSetup
 from profiles.selection.autoscaling import DEFAULT_BUFFER, HpaSettings, hpa_settings
 from profiles.selection.ranking import Pricing, Targets, inflection, operating_point
 from profiles.serving.servers.vllm import VLLM
@@ -45,8 +46,9 @@ class Analysis:
     hpa: dict[str, HpaSettings]
 
 
-def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, model_server: str, date: str) -> ProfilePoint:
-    """One stage as a profile-store point (p50 latencies, p90s alongside, server means)."""
+def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, model_server: str, date: str,
+                setup: ServerSetup | None = None) -> ProfilePoint:
+    """One stage as a profile-store point (p50 latencies, p90s alongside, server means, the serving setup)."""
     fixed = cfg.workload.input_length is not None
     limited = f"; CLIENT-LIMITED ({s.client_limited}): the load generator, not the server, set this row" if s.client_limited else ""
     return ProfilePoint(
@@ -64,7 +66,7 @@ def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, mod
                 f"{cfg.endpoint.api}; {cfg.workload.name}; {s.completed}/{s.requests} requests ok "
                 f"({s.failed} failed, {s.timed_out} timed out) over {s.duration_s:.1f} s; seed {cfg.seed}{limited}"),
         derived="QPS and tokens/s = completed requests / (last end - first send); latencies are p50s",
-        date=date,
+        date=date, **(setup or cfg.server_setup).columns(),
     )
 
 
@@ -82,7 +84,8 @@ def _fraction(value: float | None) -> float | None:
 def analyse(result: RunResult, cfg: RunConfig, hw: Hardware, model_server: str, targets: Targets,
             hpa_buffer: float = DEFAULT_BUFFER, date: str | None = None) -> Analysis:
     date = date or dt.date.today().isoformat()
-    points = [stage_point(s, cfg, hw, result.server_version, model_server, date)
+    setup = cfg.server_setup.over(result.reported_setup)
+    points = [stage_point(s, cfg, hw, result.server_version, model_server, date, setup)
               for _, s in result.stages if s.completed]
     if not points:
         return Analysis([], None, None, "no stage completed a request", {})
@@ -115,6 +118,7 @@ def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets:
         "harness": HARNESS_VERSION,
         "endpoint": cfg.endpoint.base_url, "api": cfg.endpoint.api, "model": cfg.endpoint.model,
         "server_version": result.server_version, "workload": cfg.workload.name, "seed": cfg.seed,
+        "server_setup": cfg.server_setup.over(result.reported_setup).to_json(),
         "duration_s": cfg.duration_s, "warmup_s": cfg.warmup_s,
         "probe": result.probe[1].to_json() if result.probe else None,
         "stages": [s.to_json() for _, s in result.stages],

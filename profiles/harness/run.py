@@ -18,6 +18,7 @@ from profiles.catalog.workload import Sample, Workload
 from profiles.harness.client import Clock, Endpoint, Stage, StageResult, check_endpoint, client, run_stage, server_source
 from profiles.harness.prompts import PromptSource, local_source
 from profiles.harness.records import RequestRecord, StageSummary, summarize
+from profiles.harness.setup import ServerSetup, reported_setup
 
 SWEEP_LOW, SWEEP_HIGH = 0.15, 1.5
 PLATEAU_GAIN = 1.08  # the top stage "still grows" when it beats the one below by more than 8 %
@@ -39,6 +40,7 @@ class RunConfig:
     seed: int = 0
     tokenizer: str | None = None
     num_prompts: int | None = None  # request-rate stages send exactly this many (no time horizon)
+    server_setup: ServerSetup = ServerSetup()  # what the user states (--server-* flags); wins over what the server reports
 
     def rate_stage(self, index: int, rate: float) -> Stage:
         if self.num_prompts:
@@ -51,6 +53,7 @@ class RunResult:
     server_version: str
     probe: tuple[StageResult, StageSummary] | None
     stages: list[tuple[StageResult, StageSummary]] = field(default_factory=list)
+    reported_setup: ServerSetup = field(default_factory=ServerSetup)  # what /metrics and /v1/models said
 
     @property
     def records(self) -> list[RequestRecord]:
@@ -160,7 +163,8 @@ async def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
         version = await check_endpoint(http, cfg.endpoint)
         source = local_source(cfg.tokenizer) if cfg.tokenizer else await server_source(http, cfg.endpoint)
         clock = Clock()
-        result = RunResult(server_version=version, probe=None)
+        result = RunResult(server_version=version, probe=None, reported_setup=await reported_setup(
+            http, cfg.endpoint.base_url, cfg.endpoint.metrics_url, cfg.endpoint.model))
         index = 0
         if cfg.sweep_auto:
             probe = Stage(0, "request_rate", float("inf"), duration_s=0.0, max_requests=cfg.probe_requests)

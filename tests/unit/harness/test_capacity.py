@@ -202,3 +202,44 @@ def test_capacity_ladder_stops_at_the_first_rate_not_sustained():
     steps, best = capacity.ladder(lambda r: capacity.Step(r, r * 0.9, 1.0), rates=(50, 100))
     assert best == 0 and len(steps) == 1
 
+
+
+def test_cache_config_labels_and_flags_make_the_setup():
+    from profiles.harness.setup import ServerSetup, cache_config_labels, from_server
+
+    text = ('# HELP vllm:cache_config_info x\nvllm:cache_config_info{block_size="16",cache_dtype="fp8_e4m3",'
+            'enable_prefix_caching="False",engine="0",gpu_memory_utilization="0.9"} 1.0\n')
+    labels = cache_config_labels(text)
+    assert labels["cache_dtype"] == "fp8_e4m3" and cache_config_labels("vllm:num_requests_waiting 0\n") == {}
+    reported = from_server(labels, {"data": [{"id": "m", "max_model_len": 8192}]})
+    assert (reported.kv_cache_dtype, reported.prefix_caching, reported.max_model_len) == ("fp8_e4m3", "off", 8192)
+    merged = ServerSetup(max_num_seqs=256, prefix_caching="on").over(reported)
+    assert (merged.max_num_seqs, merged.prefix_caching, merged.kv_cache_dtype) == (256, "on", "fp8_e4m3")
+
+
+def test_a_measured_curve_with_its_setup_is_deployable(tmp_path):
+    """benchmark run reads the setup from /metrics and /v1/models, takes the rest from --server-* flags, and the
+    measured profile passes deployable.py; without the flags it stays reference-only, saying what is missing."""
+    from profiles.catalog.catalog import default_catalog
+    from profiles.selection.deployable import reference_reasons
+    from tests.support.cli import run_cli
+
+    def run(tag: str, *flags: str):
+        (tmp_path / tag).mkdir()
+        with capacity.FastServer() as server:
+            proc = run_cli("benchmark", "run", "--endpoint", server.url, "--model", "m", "--metrics-url", f"{server.url}/metrics",
+                           "--request-rates", "10", "--num-prompts", "10", "--warmup", "0", "--input-length", "16",
+                           "--output-length", "8", "--no-plot", "--accelerator-type", "nvidia-l4", "--output",
+                           str(tmp_path / f"out-{tag}"), "--profiles-dir", str(tmp_path / tag), *flags)
+        assert proc.returncode == 0, proc.stderr
+        (csv,) = (tmp_path / tag).iterdir()
+        return load_file(csv)[0]
+
+    point = run("stated", "--server-max-num-seqs", "256", "--server-max-num-batched-tokens", "8192", "--server-tensor-parallel", "1",
+                "--server-replicas", "1", "--server-quantization", "none", "--server-speculative-decoding", "none")
+    assert (point.kv_cache_dtype, point.prefix_caching, point.max_model_len, point.max_num_seqs) == ("auto", "on", 4096, 256)
+    assert reference_reasons(default_catalog(), point) == []
+    bare = run("bare")
+    reasons = "; ".join(reference_reasons(default_catalog(), bare))
+    assert "max-num-seqs, max-num-batched-tokens not stated" in reasons and "replicas not stated" in reasons
+    assert bare.kv_cache_dtype == "auto"  # still read from the server
