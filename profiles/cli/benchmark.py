@@ -85,7 +85,32 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
         p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS", help=f"p50 {name.upper()} target")
     p.add_argument("--hpa-buffer", type=float, default=0.2)
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    s = p.add_argument_group("serving setup of the measured server (profile setup columns; a deployable curve needs all)")
+    for flag in ("max-num-seqs", "max-num-batched-tokens", "max-model-len", "tensor-parallel", "replicas"):
+        s.add_argument(f"--server-{flag}", type=positive(int), metavar="N")
+    s.add_argument("--server-kv-cache-dtype", default="", help="vLLM --kv-cache-dtype (default: /metrics cache_config_info)")
+    s.add_argument("--server-prefix-caching", type=choice(("on", "off")), help="default: /metrics cache_config_info")
+    s.add_argument("--server-quantization", type=choice(("none", "on-load", "pre-quantized")))
+    s.add_argument("--server-checkpoint", default="", help="the pre-quantized checkpoint's id")
+    s.add_argument("--server-speculative-decoding", default="", help="none, or the method")
     p.set_defaults(run=benchmark_run)
+
+    j = bench.add_parser("job", help="render a Kubernetes Job running `benchmark run` inside the cluster (kubectl apply -f -)")
+    j.add_argument("--model", required=True, help="served model name (as for benchmark run)")
+    j.add_argument("--service", required=True, help="the model's Service (the name `manifests create` gave it)")
+    j.add_argument("--namespace", default="default")
+    j.add_argument("--port", type=positive(int), default=8000, help="the Service's port (default 8000)")
+    j.add_argument("--image", required=True, help="pinned image holding this repository (Dockerfile.benchmark), tag or digest")
+    j.add_argument("--name", default="", help="Job and ServiceAccount name (default benchmark-<service>)")
+    where = j.add_mutually_exclusive_group()
+    where.add_argument("--results-bucket", default="", help="write the files to this GCS bucket (GCS FUSE, Workload Identity)")
+    where.add_argument("--results-pvc", default="", help="write the files to this existing PersistentVolumeClaim")
+    j.add_argument("--gcp-service-account", default="", help="annotate the KSA for this Google service account (else direct WI)")
+    j.add_argument("--cpu", type=positive(int), default=4, help="vCPU for the load generator (default 4)")
+    j.add_argument("--memory-gib", type=positive(int), default=4)
+    j.add_argument("run_args", nargs=argparse.REMAINDER, metavar="-- RUN FLAGS",
+                   help="flags of `benchmark run` after --, e.g. -- --sweep auto --accelerator-type nvidia-l4")
+    j.set_defaults(run=benchmark_job)
 
 
 ADDERS = {"benchmark": add_benchmark}
@@ -123,6 +148,7 @@ def _hardware(args: argparse.Namespace) -> Hardware:
 def _config(args: argparse.Namespace) -> RunConfig:
     from profiles.harness.client import Endpoint
     from profiles.harness.run import RunConfig
+    from profiles.harness.setup import ServerSetup
 
     if not (args.request_rates or args.concurrency or args.sweep):
         raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
@@ -137,11 +163,16 @@ def _config(args: argparse.Namespace) -> RunConfig:
     if not 0 <= args.hpa_buffer < 0.9:
         raise UsageError(f"--hpa-buffer: value '{args.hpa_buffer}' is not in [0, 0.9)")
     endpoint = Endpoint(args.endpoint, args.model, args.api, args.metrics_url, args.request_timeout)
+    setup = ServerSetup(quantization=args.server_quantization or "", checkpoint=args.server_checkpoint,
+                        kv_cache_dtype=args.server_kv_cache_dtype, max_num_seqs=args.server_max_num_seqs,
+                        max_num_batched_tokens=args.server_max_num_batched_tokens, max_model_len=args.server_max_model_len,
+                        prefix_caching=args.server_prefix_caching or "", speculative_decoding=args.server_speculative_decoding,
+                        tensor_parallel=args.server_tensor_parallel, data_parallel=args.server_replicas)
     return RunConfig(endpoint=endpoint, workload=_workload(args), request_rates=args.request_rates or (),
                      concurrencies=args.concurrency or (), sweep_auto=args.sweep == "auto", sweep_points=args.sweep_points,
                      probe_requests=args.probe_requests, duration_s=args.duration, warmup_s=args.warmup,
                      num_prompts=args.num_prompts,
-                     seed=args.seed, tokenizer=args.tokenizer)
+                     seed=args.seed, tokenizer=args.tokenizer, server_setup=setup)
 
 
 def _out_dirs(args: argparse.Namespace) -> tuple[Path, Path | None]:
@@ -155,9 +186,12 @@ def _out_dirs(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 
 def stage_table(analysis: Analysis) -> str:
+    from profiles.harness.report import client_limited
+
     rows = []
     for p in analysis.points:
         mark = ("knee " if p is analysis.inflection else "") + ("op" if p is analysis.operating else "")
+        mark += " client-limited" if client_limited(p) else ""
         rows.append({"Stage": p.source_id, "Load": f"{p.load_value:g} {'req/s' if p.load_type == 'request_rate' else 'conc'}",
                      "Output Tokens/s": f"{p.output_tps:.1f}", "QPS": f"{p.qps:.2f}", "TTFT(ms)": _f(p.ttft_ms),
                      "NTPOT(ms)": _f(p.ntpot_ms), "ITL(ms)": _f(p.itl_ms), "Waiting": _f(p.num_requests_waiting, 2),
@@ -188,11 +222,71 @@ def benchmark_run(args: argparse.Namespace) -> Output:
     files = write_outputs(out_dir, result, cfg, analysis, targets, profiles_dir, plot=not args.no_plot)
     lines = [stage_table(analysis), ""]
     knee = analysis.inflection
-    lines.append(f"Inflection point: {knee.source_id} at {knee.load_value:g} req/s ({knee.output_tps:.1f} output tok/s, "
-                 f"p50 NTPOT {_f(knee.ntpot_ms)} ms)")
+    limited = [p.source_id for p in analysis.points if "CLIENT-LIMITED" in p.source]
+    if limited:
+        lines.append(f"Client-limited: {', '.join(limited)}: the load generator fell behind its schedule or its event loop "
+                     "lagged (summary.json: send_delay_ms, loop_lag_ms); these rows are not the server's and are left out "
+                     "of the inflection point, the operating point and --profiles-dir")
+    if knee is None:
+        lines.append(f"Inflection point: none ({analysis.operating_rule})")
+    else:
+        lines.append(f"Inflection point: {knee.source_id} at {knee.load_value:g} req/s ({knee.output_tps:.1f} output tok/s, "
+                     f"p50 NTPOT {_f(knee.ntpot_ms)} ms)")
     op = analysis.operating
     lines.append(f"Operating point ({targets.describe()}): " + (f"{op.source_id}" if op else analysis.operating_rule))
     for metric, plan in analysis.hpa.items():
         lines.append(f"HPA on {metric}: " + (f"averageValue {plan.average_value:g} ({plan.reason})" if plan.enabled else plan.reason))
     note = "Files: " + ", ".join(f"{k}={v}" for k, v in files.items())
     return Output("\n".join(lines) + "\n", note)
+
+
+JOB_OWNS = ("--endpoint", "--model", "--metrics-url", "--output")
+
+
+def _job_run_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """The passthrough `benchmark run` flags, checked by the run parser and its own checks (nothing is sent)."""
+    from profiles.cli.main import build_parser
+
+    run_args = list(args.run_args[1:] if args.run_args[:1] == ["--"] else args.run_args)
+    owned = [a for a in run_args if a.split("=", 1)[0] in JOB_OWNS]
+    if owned:
+        raise UsageError(f"benchmark job: {owned[0].split('=', 1)[0]} is set by the Job (the Service, its /metrics and "
+                         "$(RESULTS_DIR)); leave it out of the run flags")
+    if "--profiles-dir" in run_args:
+        raise UsageError("benchmark job: --profiles-dir is written where the Job runs; fetch profile.csv from the results instead")
+    try:
+        parsed = build_parser("benchmark").parse_args(["benchmark", "run", "--endpoint", "http://service:8000", "--model",
+                                                       args.model, *run_args])
+    except UsageError as exc:
+        raise UsageError(f"benchmark job run flags: {exc}") from None
+    _config(parsed)
+    _hardware(parsed)
+    return tuple(run_args)
+
+
+def benchmark_job(args: argparse.Namespace) -> Output:
+    from profiles.manifests.benchmark_job import JobOptions, build_job
+    from profiles.manifests.render import render
+
+    opts = JobOptions(model=args.model, service=args.service, image=args.image, namespace=args.namespace, port=args.port,
+                      name=args.name, results_bucket=args.results_bucket, results_pvc=args.results_pvc,
+                      gcp_service_account=args.gcp_service_account, run_args=_job_run_args(args), cpu=args.cpu,
+                      memory_gib=args.memory_gib)
+    objects = build_job(opts)
+    name, ns = opts.job_name, opts.namespace
+    notes = [f"Benchmark Job {name}: `benchmark run` inside the cluster against {opts.endpoint}",
+             f"Run: kubectl apply -f job.yaml && kubectl wait --for=condition=complete job/{name} -n {ns} --timeout=6h; "
+             f"kubectl logs job/{name} -n {ns}"]
+    if opts.results_bucket:
+        notes.append(f"Before applying, let the KSA write to gs://{opts.results_bucket}: gcloud storage buckets "
+                     f"add-iam-policy-binding gs://{opts.results_bucket} --role roles/storage.objectUser --member "
+                     f"principal://iam.googleapis.com/projects/PROJECT_NUMBER/locations/global/workloadIdentityPools/"
+                     f"PROJECT_ID.svc.id.goog/subject/ns/{ns}/sa/{name}")
+        notes.append(f"Fetch: gcloud storage cp -r gs://{opts.results_bucket}/{name} ./")
+    elif opts.results_pvc:
+        notes.append(f"Fetch: mount PVC {opts.results_pvc} in a pod and kubectl cp its /results/{name} directory")
+    else:
+        notes.append("Results: an emptyDir; only the pod log keeps the stage table (add --results-bucket or --results-pvc)")
+    notes.append(f"Feed back: python -m profiles list --model {opts.model} --profiles-dir DIR, with {name}/profile.csv "
+                 "copied into DIR (client-limited rows removed first)")
+    return Output(render(objects, notes, "all"))

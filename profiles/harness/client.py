@@ -20,9 +20,11 @@ import httpx
 
 from profiles.catalog.workload import poisson_arrivals
 from profiles.errors import UsageError
+from profiles.harness.lag import LagMonitor
 from profiles.harness.prometheus import GaugeSeries, parse_gauges
 from profiles.harness.prompts import HEADER_SAMPLE, PromptSource, corpus_text, header
 from profiles.harness.records import RequestRecord
+from profiles.harness.stream import StreamPool
 
 APIS = {"completions": "/v1/completions", "chat": "/v1/chat/completions"}
 
@@ -57,13 +59,27 @@ class StageResult:
     stage: Stage
     records: list[RequestRecord]
     gauges: GaugeSeries = field(default_factory=GaugeSeries)
+    loop_lag: list[float] = field(default_factory=list)  # event-loop lag samples over the stage (s)
 
 
-def client() -> httpx.AsyncClient:
+class LoadClient(httpx.AsyncClient):
+    """httpx for the control calls (/v1/models, /tokenize, /metrics); `streams` (profiles/harness/stream.py) for the
+    load's streamed requests, whose per-chunk cost httpx could not carry (see stream.py)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.streams = StreamPool(keepalive_s=2.0)
+
+    async def aclose(self) -> None:
+        await self.streams.aclose()
+        await super().aclose()
+
+
+def client() -> LoadClient:
     # Idle connections are dropped after 2 s, before uvicorn's 5 s keep-alive timeout (vLLM's default) closes
     # them under us: reusing a connection the server is closing fails the request with a ReadError.
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2.0)
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(30.0, read=None))
+    return LoadClient(limits=limits, timeout=httpx.Timeout(30.0, read=None))
 
 
 async def check_endpoint(http: httpx.AsyncClient, endpoint: Endpoint) -> str:
@@ -146,28 +162,32 @@ def _event(endpoint: Endpoint, event: bytes, rec: RequestRecord, now: float) -> 
                 rec.chunk_times.append(now)
 
 
-JSON_HEADERS = {"content-type": "application/json"}
+class _SseParser:
+    """Splits a streamed body into server-sent events and applies each to the record."""
+
+    __slots__ = ("endpoint", "rec", "buffer")
+
+    def __init__(self, endpoint: Endpoint, rec: RequestRecord):
+        self.endpoint, self.rec, self.buffer = endpoint, rec, b""
+
+    def __call__(self, raw: bytes, now: float) -> None:
+        buffer = self.buffer + raw
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        *events, self.buffer = buffer.split(b"\n\n")
+        for event in events:
+            _event(self.endpoint, event, self.rec, now)
 
 
-async def _stream_one(http: httpx.AsyncClient, request: httpx.Request, endpoint: Endpoint, rec: RequestRecord,
+async def _stream_one(http: LoadClient, body: bytes, endpoint: Endpoint, rec: RequestRecord,
                       clock: Callable[[], float]) -> None:
-    resp = await http.send(request, stream=True)
-    try:
-        if resp.status_code != 200:
-            body = (await resp.aread()).decode(errors="replace")
-            rec.status, rec.error = "error", f"HTTP {resp.status_code}: {body[:200]}"
-            return
-        buffer = b""
-        async for raw in resp.aiter_bytes():  # bytes: less client CPU per chunk than aiter_lines()
-            now = clock()
-            buffer += raw.replace(b"\r\n", b"\n")
-            *events, buffer = buffer.split(b"\n\n")
-            for event in events:
-                _event(endpoint, event, rec, now)
-        if buffer.strip():
-            _event(endpoint, buffer, rec, clock())
-    finally:
-        await resp.aclose()
+    parser = _SseParser(endpoint, rec)
+    status, error_body = await http.streams.post(endpoint.url, body, parser, clock)
+    if status != 200:
+        rec.status, rec.error = "error", f"HTTP {status}: {error_body.decode(errors='replace')[:200]}"
+        return
+    if parser.buffer.strip():
+        _event(endpoint, parser.buffer, rec, clock())
     if rec.completion_tokens is None:
         rec.completion_tokens = len(rec.chunk_times)  # server sent no usage: one token per chunk
     rec.status = "ok" if rec.first_token is not None and not rec.error else "error"
@@ -175,20 +195,19 @@ async def _stream_one(http: httpx.AsyncClient, request: httpx.Request, endpoint:
         rec.error = "stream ended without a token"
 
 
-async def send(http: httpx.AsyncClient, endpoint: Endpoint, prompt: str, rec: RequestRecord,
+async def send(http: LoadClient, endpoint: Endpoint, prompt: str, rec: RequestRecord,
                clock: Callable[[], float]) -> RequestRecord:
     """Send one request and fill its record; never raises for a failed request."""
     # The body is encoded before the send time is taken, and asyncio.timeout (unlike wait_for) starts no extra
     # task: together ~0.5 ms less client time inside every TTFT (measured against a uvicorn SSE server).
-    request = http.build_request("POST", endpoint.url, headers=JSON_HEADERS,
-                                 content=json.dumps(_payload(endpoint, prompt, rec.output_length)).encode())
+    body = json.dumps(_payload(endpoint, prompt, rec.output_length)).encode()
     rec.send = clock()
     try:
         async with asyncio.timeout(endpoint.request_timeout_s):
-            await _stream_one(http, request, endpoint, rec, clock)
+            await _stream_one(http, body, endpoint, rec, clock)
     except TimeoutError:
         rec.status, rec.error = "timeout", f"no complete answer within {endpoint.request_timeout_s:g} s"
-    except (httpx.HTTPError, json.JSONDecodeError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # connection errors, bad JSON/framing
         rec.status, rec.error = "error", f"{type(exc).__name__}: {exc}"[:300]
     rec.end = clock()
     return rec
@@ -230,16 +249,18 @@ async def run_stage(http: httpx.AsyncClient, endpoint: Endpoint, stage: Stage, l
         interval = min(1.0, max(0.25, stage.duration_s / 40))
         scrape_http = client()  # its own connections: a scrape never waits behind the load's
         scraper = asyncio.create_task(scrape(scrape_http, endpoint.metrics_url, result.gauges, clock, stop, interval))
+    monitor = LagMonitor().start()
     start = clock()
     horizon = stage.warmup_s + stage.duration_s
 
-    def new_record(k: int) -> tuple[RequestRecord, str]:
+    def new_record(k: int, scheduled: float | None = None) -> tuple[RequestRecord, str]:
         i, o = lengths[k % len(lengths)]
-        rec = RequestRecord(stage=stage.index, index=k, send=0.0, input_length=i, output_length=o)
+        rec = RequestRecord(stage=stage.index, index=k, send=0.0, input_length=i, output_length=o, scheduled=scheduled)
         result.records.append(rec)
         return rec, header(stage.index, k) + prompts[k % len(prompts)]
 
     async def tracked(rec: RequestRecord, prompt: str) -> None:
+        rec.loop_lag = monitor.latest
         await send(http, endpoint, prompt, rec, clock)
         rec.warmup = rec.send - start < stage.warmup_s
         on_done(rec)
@@ -252,7 +273,7 @@ async def run_stage(http: httpx.AsyncClient, endpoint: Endpoint, stage: Stage, l
             delay = start + offset - clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(tracked(*new_record(k))))
+            tasks.append(asyncio.create_task(tracked(*new_record(k, start + offset))))
         if tasks:
             await asyncio.gather(*tasks)
     else:
@@ -267,6 +288,8 @@ async def run_stage(http: httpx.AsyncClient, endpoint: Endpoint, stage: Stage, l
 
         await asyncio.gather(*(worker() for _ in range(int(stage.value))))
     stop.set()
+    await monitor.stop()
+    result.loop_lag = monitor.samples
     if scraper:
         await scraper
         await scrape_http.aclose()

@@ -22,7 +22,7 @@ import time
 from profiles.errors import UsageError
 
 FIRST_CHUNK_S, REQUESTS = 0.020, 200
-OURS, THEIRS = "ours (httpx)", "vllm bench serve's (aiohttp)"
+OURS, THEIRS = "ours", "vllm bench serve's (aiohttp)"
 SERVER = f'''
 import asyncio, json, sys
 from fastapi import FastAPI

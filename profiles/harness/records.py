@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from profiles.catalog.stats import distribution
+from profiles.harness.lag import client_health
 
 
 @dataclass
@@ -30,6 +31,8 @@ class RequestRecord:
     completion_tokens: int | None = None
     status: str = "pending"  # ok | error | timeout
     error: str = ""
+    scheduled: float | None = None  # when the schedule wanted it sent (request-rate stages); send - scheduled = send delay
+    loop_lag: float | None = None  # the event loop's latest wake-up lag when it was sent (s; profiles/harness/lag.py)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +60,9 @@ class StageSummary:
     mean_output_tokens: float | None
     latency_ms: dict[str, dict[str, float | None]]  # metric -> {"mean", "p50", "p90", "p99"}
     server: dict[str, float | None]  # gauge -> time-weighted mean over the stage
+    send_delay_ms: dict[str, float | None] = field(default_factory=dict)  # actual - scheduled send, request-rate stages
+    loop_lag_ms: dict[str, float | None] = field(default_factory=dict)  # event-loop wake-up lag sampled over the stage
+    client_limited: str = ""  # why the client, not the server, limited this stage ('' when it kept up)
 
     def p(self, metric: str, q: int = 50) -> float | None:
         return self.latency_ms[metric][f"p{q}"]
@@ -66,7 +72,7 @@ class StageSummary:
 
 
 def summarize(stage: int, load_type: str, load_value: float, records: list[RequestRecord],
-              server: dict[str, float | None]) -> StageSummary:
+              server: dict[str, float | None], loop_lag_s: list[float] = ()) -> StageSummary:
     """Summary of a stage's measured (non-warm-up) requests."""
     measured = [r for r in records if not r.warmup]
     done = [r for r in measured if r.ok]
@@ -81,6 +87,7 @@ def summarize(stage: int, load_type: str, load_value: float, records: list[Reque
     tpot = [(r.end - r.first_token) / (r.completion_tokens - 1) for r in done
             if r.first_token is not None and (r.completion_tokens or 0) > 1]
     itl = [b - a for r in done for a, b in zip(r.chunk_times, r.chunk_times[1:], strict=False)]
+    send_delay, loop_lag, limited = client_health(measured, loop_lag_s)
     return StageSummary(
         stage=stage, load_type=load_type, load_value=load_value, requests=len(measured), completed=len(done),
         failed=sum(r.status == "error" for r in measured), timed_out=sum(r.status == "timeout" for r in measured),
@@ -91,5 +98,5 @@ def summarize(stage: int, load_type: str, load_value: float, records: list[Reque
         mean_output_tokens=out_tokens / len(done) if done else None,
         latency_ms={"ttft": distribution(ttft), "ntpot": distribution(ntpot), "tpot": distribution(tpot),
                     "itl": distribution(itl), "e2e": distribution(e2e)},
-        server=server,
+        server=server, send_delay_ms=send_delay, loop_lag_ms=loop_lag, client_limited=limited,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from profiles.files import write_atomically
 from profiles.harness.records import StageSummary
 from profiles.harness.run import RunConfig, RunResult
+from profiles.harness.setup import ServerSetup
 from profiles.selection.autoscaling import DEFAULT_BUFFER, HpaSettings, hpa_settings
 from profiles.selection.ranking import Pricing, Targets, inflection, operating_point
 from profiles.serving.servers.vllm import VLLM
@@ -45,9 +46,11 @@ class Analysis:
     hpa: dict[str, HpaSettings]
 
 
-def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, model_server: str, date: str) -> ProfilePoint:
-    """One stage as a profile-store point (p50 latencies, p90s alongside, server means)."""
+def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, model_server: str, date: str,
+                setup: ServerSetup | None = None) -> ProfilePoint:
+    """One stage as a profile-store point (p50 latencies, p90s alongside, server means, the serving setup)."""
     fixed = cfg.workload.input_length is not None
+    limited = f"; CLIENT-LIMITED ({s.client_limited}): the load generator, not the server, set this row" if s.client_limited else ""
     return ProfilePoint(
         model=cfg.endpoint.model, model_server=model_server, model_server_version=version,
         instance_type=hw.instance_type, accelerator_type=hw.accelerator_type, accelerator_count=hw.accelerator_count,
@@ -61,9 +64,9 @@ def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, mod
         provenance="measured", source_id=f"stage{s.stage}",
         source=(f"measured by `python -m profiles benchmark run` ({HARNESS_VERSION}) against {cfg.endpoint.base_url} "
                 f"{cfg.endpoint.api}; {cfg.workload.name}; {s.completed}/{s.requests} requests ok "
-                f"({s.failed} failed, {s.timed_out} timed out) over {s.duration_s:.1f} s; seed {cfg.seed}"),
+                f"({s.failed} failed, {s.timed_out} timed out) over {s.duration_s:.1f} s; seed {cfg.seed}{limited}"),
         derived="QPS and tokens/s = completed requests / (last end - first send); latencies are p50s",
-        date=date,
+        date=date, **(setup or cfg.server_setup).columns(),
     )
 
 
@@ -81,17 +84,25 @@ def _fraction(value: float | None) -> float | None:
 def analyse(result: RunResult, cfg: RunConfig, hw: Hardware, model_server: str, targets: Targets,
             hpa_buffer: float = DEFAULT_BUFFER, date: str | None = None) -> Analysis:
     date = date or dt.date.today().isoformat()
-    points = [stage_point(s, cfg, hw, result.server_version, model_server, date)
+    setup = cfg.server_setup.over(result.reported_setup)
+    points = [stage_point(s, cfg, hw, result.server_version, model_server, date, setup)
               for _, s in result.stages if s.completed]
     if not points:
         return Analysis([], None, None, "no stage completed a request", {})
-    curve = Curve(tuple(sorted(points, key=lambda p: p.load_order)))
+    server_bound = [p for p in points if not client_limited(p)]  # client-limited rows say nothing about the server
+    if not server_bound:
+        return Analysis(points, None, None, "every stage was client-limited", {})
+    curve = Curve(tuple(sorted(server_bound, key=lambda p: p.load_order)))
     knee = inflection(curve)
     picked = operating_point(curve, targets, Pricing())
     operating, rule = picked if picked else (None, f"no stage meets {targets.describe()}")
     chosen = operating or knee
     hpa = {m.name: hpa_settings(chosen, m, hpa_buffer, fallback=VLLM.hpa_fallback(m)) for m in VLLM.hpa_metrics}
     return Analysis(points, knee, operating, rule, hpa)
+
+
+def client_limited(p: ProfilePoint) -> bool:
+    return "CLIENT-LIMITED" in p.source
 
 
 def _point_json(p: ProfilePoint | None) -> dict | None:
@@ -107,9 +118,11 @@ def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets:
         "harness": HARNESS_VERSION,
         "endpoint": cfg.endpoint.base_url, "api": cfg.endpoint.api, "model": cfg.endpoint.model,
         "server_version": result.server_version, "workload": cfg.workload.name, "seed": cfg.seed,
+        "server_setup": cfg.server_setup.over(result.reported_setup).to_json(),
         "duration_s": cfg.duration_s, "warmup_s": cfg.warmup_s,
         "probe": result.probe[1].to_json() if result.probe else None,
         "stages": [s.to_json() for _, s in result.stages],
+        "client_limited_stages": [s.stage for _, s in result.stages if s.client_limited],
         "targets": targets.describe(),
         "inflection_point": _point_json(analysis.inflection),
         "operating_point": _point_json(analysis.operating), "operating_rule": analysis.operating_rule,
@@ -135,8 +148,8 @@ def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: An
         plot_curve(analysis, targets, out_dir / "plot.png", title=f"{cfg.endpoint.model} ({cfg.workload.name})")
     if profiles_dir is not None:
         name = f"measured-{_slug(cfg.endpoint.model)}-{_slug(analysis.points[0].accelerator_type)}-{analysis.points[0].date}.csv"
-        files["profile"] = str(profiles_dir / name)
-        write_atomically(profiles_dir / name, csv_text)
+        files["profile"] = str(profiles_dir / name)  # a measured profile holds only rows the server set
+        write_atomically(profiles_dir / name, render_csv([p for p in analysis.points if not client_limited(p)]))
     write_atomically(out_dir / "summary.json", json.dumps(summary_json(result, cfg, analysis, targets, files), indent=2) + "\n")
     return files
 

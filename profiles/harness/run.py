@@ -18,6 +18,7 @@ from profiles.catalog.workload import Sample, Workload
 from profiles.harness.client import Clock, Endpoint, Stage, StageResult, check_endpoint, client, run_stage, server_source
 from profiles.harness.prompts import PromptSource, local_source
 from profiles.harness.records import RequestRecord, StageSummary, summarize
+from profiles.harness.setup import ServerSetup, reported_setup
 
 SWEEP_LOW, SWEEP_HIGH = 0.15, 1.5
 PLATEAU_GAIN = 1.08  # the top stage "still grows" when it beats the one below by more than 8 %
@@ -39,6 +40,7 @@ class RunConfig:
     seed: int = 0
     tokenizer: str | None = None
     num_prompts: int | None = None  # request-rate stages send exactly this many (no time horizon)
+    server_setup: ServerSetup = ServerSetup()  # what the user states (--server-* flags); wins over what the server reports
 
     def rate_stage(self, index: int, rate: float) -> Stage:
         if self.num_prompts:
@@ -51,6 +53,7 @@ class RunResult:
     server_version: str
     probe: tuple[StageResult, StageSummary] | None
     stages: list[tuple[StageResult, StageSummary]] = field(default_factory=list)
+    reported_setup: ServerSetup = field(default_factory=ServerSetup)  # what /metrics and /v1/models said
 
     @property
     def records(self) -> list[RequestRecord]:
@@ -67,8 +70,9 @@ def sweep_rates(saturation_qps: float, points: int) -> list[float]:
 
 
 def still_growing(summaries: list[StageSummary]) -> bool:
-    """True when the top rate's throughput beats the previous stage's by more than PLATEAU_GAIN."""
-    if len(summaries) < 2 or summaries[-2].output_tps <= 0:
+    """True when the top rate's throughput beats the previous stage's by more than PLATEAU_GAIN. Never past a
+    client-limited stage: a higher rate would only measure the client harder (profiles/harness/lag.py)."""
+    if len(summaries) < 2 or summaries[-2].output_tps <= 0 or summaries[-1].client_limited:
         return False
     return summaries[-1].output_tps > PLATEAU_GAIN * summaries[-2].output_tps
 
@@ -95,6 +99,8 @@ class Progress:
         short = f" ({summary.short_outputs} cut short by the server)" if summary.short_outputs else ""
         line = (f"{self.label}: {summary.completed}/{summary.requests} ok{short}, {summary.failed + summary.timed_out} failed, "
                 f"{summary.output_tps:.1f} output tok/s, p50 TTFT {_ms(summary.p('ttft'))}, p50 NTPOT {_ms(summary.p('ntpot'))}")
+        if summary.client_limited:
+            line += f"\n  CLIENT-LIMITED: {summary.client_limited}; this stage measured the load generator, not the server"
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()
 
@@ -144,7 +150,8 @@ async def _stage(http, cfg: RunConfig, source: PromptSource, stage: Stage, clock
     result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
     measured = [r for r in result.records if not r.warmup]
     window = (min((r.send for r in measured), default=0.0), max((r.end or 0.0 for r in measured), default=0.0))
-    summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window))
+    summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window),
+                        result.loop_lag)
     progress.finish(summary)
     return result, summary
 
@@ -156,7 +163,8 @@ async def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
         version = await check_endpoint(http, cfg.endpoint)
         source = local_source(cfg.tokenizer) if cfg.tokenizer else await server_source(http, cfg.endpoint)
         clock = Clock()
-        result = RunResult(server_version=version, probe=None)
+        result = RunResult(server_version=version, probe=None, reported_setup=await reported_setup(
+            http, cfg.endpoint.base_url, cfg.endpoint.metrics_url, cfg.endpoint.model))
         index = 0
         if cfg.sweep_auto:
             probe = Stage(0, "request_rate", float("inf"), duration_s=0.0, max_requests=cfg.probe_requests)

@@ -10,6 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from profiles.manifests.benchmark_job import JobOptions, build_job
 from profiles.manifests.render import render
 from tests.support.cli import ROOT
 from tests.support.manifest_cases import CASES, case_objects, hpa_store
@@ -74,3 +75,22 @@ def test_rendered_file_is_a_kubectl_apply_stream(rendered, tmp_path):
     text = render(rendered["tpu-gcs-seed002"], ["a comment"], "all")
     docs = [d for d in yaml.safe_load_all(text) if d is not None]
     assert [d["kind"] for d in docs] == [o["kind"] for o in rendered["tpu-gcs-seed002"]]
+
+
+JOB_VARIANTS = {"bucket": dict(results_bucket="results", gcp_service_account="b@p.iam.gserviceaccount.com"),
+                "pvc": dict(results_pvc="bench"), "emptydir": {}}
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("variant", sorted(JOB_VARIANTS))
+def test_benchmark_job_passes_kubernetes_validate_strict(version, variant):
+    """`benchmark job`'s objects (issue #19) against the same strict schemas as the model's manifests."""
+    opts = JobOptions("meta-llama/Llama-3.1-8B-Instruct", "vllm-llama", "r.example/bench:0.1.0", namespace="llm",
+                      run_args=("--sweep", "auto"), **JOB_VARIANTS[variant])
+    objects = build_job(opts)
+    assert [o["kind"] for o in objects] == ["ServiceAccount", "NetworkPolicy", "Job"]
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{variant} {obj['kind']} on {version}: {'.'.join(map(str, exc.path))}: {exc.message}")

@@ -9,17 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from profiles.manifests.benchmark_job import JobOptions, build_job
 from profiles.manifests.render import render
 from tests.support.cli import ROOT
 from tests.support.manifest_cases import CASES, case_objects, hpa_store
 
 SKIPS_FILE = ROOT / "tests/checkov_skips.txt"
+BENCH_IMAGE = "us-docker.pkg.dev/p/r/gke-inference-benchmark@sha256:" + "0" * 64
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, list[dict]]:
     store = hpa_store(tmp_path_factory.mktemp("measured"))
-    return {name: case_objects(name, store)[2] for name in CASES}
+    cases = {name: case_objects(name, store)[2] for name in CASES}
+    # `benchmark job` (issue #19): the in-cluster load generator passes the same checks
+    cases["benchmark-job"] = build_job(JobOptions("meta-llama/Llama-3.1-8B-Instruct", "vllm-llama", BENCH_IMAGE, namespace="llm",
+                                                  results_bucket="results", run_args=("--sweep", "auto")))
+    return cases
 
 
 def read_skips() -> dict[str, str]:
