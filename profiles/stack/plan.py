@@ -153,6 +153,17 @@ def _version_notes(cfg: StackConfig, accelerator: str, platform: str, capacity: 
     return notes
 
 
+def weights_command(model: str, bucket: str, path: str, created: bool) -> str:
+    """The serving identity only reads the bucket (objectViewer) and vLLM runs offline: the weights must be there
+    before the first replica starts, or it crash-loops. The exact commands to put them there."""
+    target = f"gs://{bucket}/{path}".rstrip("/")
+    local = f"./{model.rsplit('/', 1)[-1]}"
+    state = "the program creates the bucket empty" if created else f"{target} must hold the checkpoint"
+    return (f"weights: {state}; before the first replica starts run `huggingface-cli download {model} --local-dir "
+            f"{local} --exclude 'original/*'` then `gcloud storage cp -r {local}/* {target}/` "
+            f"(check: `gcloud storage ls {target}/config.json`)")
+
+
 def _availability_notes(cfg: StackConfig, min_replicas: int, capacity: str) -> list[str]:
     notes = []
     if min_replicas == 1:
@@ -212,6 +223,8 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
         notes.append(f"no published {cfg.pricingModel} price for {shape.machine_type} in {gcp.region}: costs show N/A")
     notes += _version_notes(cfg, serving.fit.shape.accelerator_type, serving.platform, capacity)
     notes += _availability_notes(cfg, serving.hpa.min_replicas, capacity)
+    if cfg.modelSource.type == "gcs":
+        notes.append(weights_command(cfg.model, cfg.modelSource.bucket, cfg.modelSource.path, cfg.modelSource.create))
     src = cfg.modelSource
     bucket = ModelBucketSpec(gcp.project, src.bucket, src.create, gcp.region, cfg.namespace, ksa, BUCKET_READER_ROLE)
     adapter = MetricsAdapterSpec(gcp.project, adapter_objects(), ADAPTER_NAMESPACE, ADAPTER_KSA, ADAPTER_ROLE)

@@ -58,3 +58,10 @@ def test_maintenance_window_and_exclusions_reach_the_cluster():
     assert policy["recurringWindow"]["recurrence"] == "FREQ=WEEKLY;BYDAY=SA,SU"
     assert policy["maintenanceExclusions"][0]["exclusionOptions"] == {"scope": "NO_MINOR_OR_NODE_UPGRADES"}
     assert not any(n.startswith("no maintenance window") for n in run.plan.notes)
+
+
+def test_a_bucket_source_says_exactly_how_to_fill_it():
+    run = run_stack({**TPU, "cluster": {"mode": "standard", "name": "prod"}}, PROD_GCP, token=None)
+    note = next(n for n in run.plan.notes if n.startswith("weights:"))
+    assert "huggingface-cli download meta-llama/Llama-3.1-70B --local-dir ./Llama-3.1-70B" in note
+    assert "gcloud storage cp -r ./Llama-3.1-70B/* gs://prod-models/llama/" in note
