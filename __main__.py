@@ -54,21 +54,28 @@ def _plan() -> StackPlan:
 plan = _plan()
 project_number = gcp.organizations.get_project_output(project_id=plan.apis.project).number
 
+# components pass their depends_on to every child (components/wiring.py; pulumi/pulumi#8721)
 apis = ProjectApis("apis", plan.apis)
-cluster = InferenceCluster(plan.cluster.name, plan.cluster, opts=pulumi.ResourceOptions(depends_on=[apis]))
+cluster = InferenceCluster(plan.cluster.name, plan.cluster, opts=pulumi.ResourceOptions(depends_on=apis.services))
+# Workload Identity bindings name PROJECT.svc.id.goog, which exists once the first WI cluster does
+wi_ready: list[pulumi.Resource] = [*apis.services, *([cluster.cluster] if cluster.cluster is not None else [])]
 k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
 
 ready: list[pulumi.Resource] = []
+namespace = None
 if plan.namespace is not None:
-    ready.append(kube_resource(plan.namespace, k8s_opts))
+    namespace = kube_resource(plan.namespace, k8s_opts)
+    ready.append(namespace)
 if plan.bucket is not None:
-    bucket = ModelBucket("models", plan.bucket, project_number, opts=pulumi.ResourceOptions(depends_on=[apis]))
+    bucket = ModelBucket("models", plan.bucket, project_number, opts=pulumi.ResourceOptions(depends_on=wi_ready))
     ready.append(bucket.reader)
 if plan.hf_secret is not None:
     ready.append(HuggingFaceSecret("hf-token", plan.hf_secret, pulumi.Config().require_secret("hfToken"),
-                                   opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=ready[:1])))
+                                   opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider},
+                                                               depends_on=[namespace] if namespace is not None else None)))
 if plan.metrics_adapter is not None:
-    ready.append(CustomMetricsAdapter("metrics-adapter", plan.metrics_adapter, project_number, opts=k8s_opts))
+    ready.append(CustomMetricsAdapter("metrics-adapter", plan.metrics_adapter, project_number,
+                                      opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=wi_ready)))
 service = VllmService(plan.service.name, plan.service, depends_on=ready, opts=k8s_opts)
 
 for key, value in plan.outputs().items():

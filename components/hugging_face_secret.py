@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from components.kube import kube_resource
+from components.wiring import child
 from profiles.manifests.objects import hf_secret_object
 from profiles.stack.specs import HuggingFaceSecretSpec
 
@@ -16,5 +17,5 @@ class HuggingFaceSecret(pulumi.ComponentResource):
         super().__init__("gke-inference:workload:HuggingFaceSecret", name, {}, opts)
         secret = pulumi.Output.secret(token)
         self.secret = kube_resource(hf_secret_object(spec.namespace, secret),
-                                    pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData", "data"]))
+                                    child(self, opts, additional_secret_outputs=["stringData", "data"]))
         self.register_outputs({})

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.kube import kube_resource
+from components.wiring import child
 from profiles.gke.identity import ksa_principal
 from profiles.stack.specs import MetricsAdapterSpec
 
@@ -18,8 +19,8 @@ class CustomMetricsAdapter(pulumi.ComponentResource):
         member = pulumi.Output.from_input(project_number).apply(
             lambda n: ksa_principal(n, spec.project, spec.namespace, spec.ksa))
         self.viewer = gcp.projects.IAMMember(f"{name}-monitoring-viewer", project=spec.project, role=spec.role, member=member,
-                                             opts=pulumi.ResourceOptions(parent=self))
-        namespace = kube_resource(spec.objects[0], pulumi.ResourceOptions(parent=self))
-        rest = pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.viewer])
+                                             opts=child(self, opts))  # after the cluster: its Workload Identity pool
+        namespace = kube_resource(spec.objects[0], child(self, opts))
+        rest = child(self, opts, namespace, self.viewer)
         self.resources = [namespace] + [kube_resource(o, rest) for o in spec.objects[1:]]
         self.register_outputs({})

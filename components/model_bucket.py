@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from components.wiring import child as child_opts
 from profiles.gke.identity import ksa_principal
 from profiles.stack.specs import ModelBucketSpec
 
@@ -17,7 +18,7 @@ class ModelBucket(pulumi.ComponentResource):
     def __init__(self, name: str, spec: ModelBucketSpec, project_number: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__("gke-inference:storage:ModelBucket", name, {}, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_opts(self, opts)  # the API enablement, and the cluster: its Workload Identity pool
         if spec.create:
             created = gcp.storage.Bucket(name, name=spec.bucket, project=spec.project, location=spec.location.upper(),
                                          uniform_bucket_level_access=True, public_access_prevention="enforced",

@@ -1,4 +1,5 @@
-"""The Google APIs the stack needs, enabled unless the stack says they already are (`enableApis: false`)."""
+"""The Google APIs the stack needs (profiles.gke.cluster.REQUIRED_APIS), enabled unless the stack says they already
+are (`enableApis: false`)."""
 
 from __future__ import annotations
 

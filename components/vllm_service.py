@@ -22,9 +22,12 @@ class VllmService(pulumi.ComponentResource):
         minutes = f"{spec.startup_budget_s // 60 + 30}m"
         ready = pulumi.CustomTimeouts(create=minutes, update=minutes)
         self.resources = {}
+        hpa = any(o["kind"] == "HorizontalPodAutoscaler" for o in spec.objects)
         for obj in spec.objects:
-            timeouts = ready if obj["kind"] == "Deployment" else None
+            deployment = obj["kind"] == "Deployment"
+            # the HPA owns replicas: never diff or reset them (the object carries none either)
+            ignore = ["spec.replicas"] if deployment and hpa else None
             self.resources[obj["kind"]] = kube_resource(obj, pulumi.ResourceOptions(
-                parent=self, depends_on=deps, custom_timeouts=timeouts))
+                parent=self, depends_on=deps, custom_timeouts=ready if deployment else None, ignore_changes=ignore))
         self.service = self.resources["Service"]
         self.register_outputs({})

@@ -16,3 +16,8 @@ def ksa_principal(project_number: str, project: str, namespace: str, ksa: str) -
     """principal://…/subject/ns/NS/sa/KSA, the member string IAM bindings use for a Kubernetes service account."""
     return (f"principal://iam.googleapis.com/projects/{project_number}/locations/global/workloadIdentityPools/"
             f"{workload_pool(project)}/subject/ns/{namespace}/sa/{ksa}")
+
+
+def node_sa_id(cluster: str) -> str:
+    """The node service account id: 6-30 characters, a letter first, no trailing '-' (IAM's rule)."""
+    return f"{cluster[:24].rstrip('-')}-nodes"

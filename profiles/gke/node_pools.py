@@ -11,6 +11,7 @@ Pure data, so the components stay wiring and tests can read every choice without
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from profiles.catalog.catalog import Shape
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 NODE_SA_ROLES = ("roles/container.defaultNodeServiceAccount",)  # GKE's least-privilege node role
-BOOT_DISK_GB = 100  # accelerator node boot disk; the pod template sizes its ephemeral storage against it
+BOOT_DISK_GB = 200  # accelerator node boot disk; its allocatable (gke/allocatable.py) bounds the pod's ephemeral storage
 SYSTEM_POOL_NODES = (1, 3)
 NODE_POOL_CREATE_TIMEOUT = "60m"  # GPU/TPU pools can take > 30 min (reference iac-conventions.md section 6)
 
@@ -34,19 +35,34 @@ class PoolSpec:
     min_nodes: int
     max_nodes: int
     zone: str
+    max_surge: int = 0  # spare nodes an upgrade may add; 0: one node at a time goes down (max_unavailable 1)
+    key: str = ""  # stable logical name; `name` carries a hash of the settings whose change replaces the pool
 
     @property
     def multi_host(self) -> bool:
         return self.shape.vms > 1
 
 
+# settings a pool cannot change in place: a new value means a new pool. The physical name carries their hash, so
+# Pulumi's default create-before-destroy brings the new pool up before the old one is deleted (a fixed name
+# would collide, and delete-before-replace would take every replica down at once)
+def _replacement_hash(shape: Shape, platform: str, capacity: str) -> str:
+    text = "|".join([shape.machine_type, shape.accelerator_type, str(shape.accelerator_count), shape.tpu_topology or "",
+                     platform, capacity, str(BOOT_DISK_GB), NODE_SA_ROLES[0]])
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
 def accelerator_pools(shape: Shape, platform: str, capacity: str, min_replicas: int, max_replicas: int, zone: str,
-                      prefix: str) -> list[PoolSpec]:
-    """Single-host: one autoscaled pool, a node per replica. Multi-host: one fixed slice pool per replica."""
+                      prefix: str, max_surge: int = 0) -> list[PoolSpec]:
+    """Single-host: one autoscaled pool, a node per replica. Multi-host: one fixed slice pool per replica.
+    Names stay within GKE's 40 characters with the replacement hash appended."""
+    tag = _replacement_hash(shape, platform, capacity)
     if shape.vms == 1:
         low = 0 if capacity == "flex-start" else min_replicas
-        return [PoolSpec(f"{prefix}-{shape.machine_type}", shape, platform, capacity, low, max_replicas, zone)]
-    return [PoolSpec(f"{prefix}-{shape.machine_type}-{i}", shape, platform, capacity, shape.vms, shape.vms, zone)
+        key = f"{prefix}-{shape.machine_type}"
+        return [PoolSpec(f"{key[:33]}-{tag}", shape, platform, capacity, low, max_replicas, zone, max_surge, key)]
+    return [PoolSpec(f"{prefix}-{shape.machine_type}"[:30] + f"-{i}-{tag}", shape, platform, capacity, shape.vms, shape.vms,
+                     zone, max_surge, f"{prefix}-{shape.machine_type}-{i}")
             for i in range(max(min_replicas, 1))]
 
 
@@ -62,10 +78,21 @@ def _capacity_config(capacity: str) -> dict[str, Any]:
     return {}
 
 
+SYSTEM_BOOT_DISK_GB = 100
+# families whose boot disk can only be Hyperdisk Balanced (GKE cluster-autoscaler machine catalog:
+# supportedBootDiskTypes {hyperdisk-balanced} for ct6e, a3-ultragpu, a4); others get pd-balanced
+HYPERDISK_BOOT = ("ct6e-", "a3-ultragpu-", "a4-")
+
+
+def boot_disk_type(machine_type: str) -> str:
+    return "hyperdisk-balanced" if machine_type.startswith(HYPERDISK_BOOT) else "pd-balanced"
+
+
 def _node_config(machine_type: str, node_sa: Any, role: str = "accelerator") -> dict[str, Any]:
     return {
         "machine_type": machine_type,
-        "disk_size_gb": BOOT_DISK_GB,
+        "disk_size_gb": BOOT_DISK_GB if role == "accelerator" else SYSTEM_BOOT_DISK_GB,
+        "disk_type": boot_disk_type(machine_type),
         "service_account": node_sa,
         "oauth_scopes": [CLOUD_PLATFORM],
         "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
@@ -87,9 +114,7 @@ def pool_args(pool: PoolSpec, node_sa: Any) -> dict[str, Any]:
         "node_locations": [pool.zone],
         "node_config": node_config,
         "management": {"auto_repair": True, "auto_upgrade": True},
-        # accelerator capacity is scarce: a surge node may never arrive and stall the upgrade, so nodes are
-        # replaced one at a time (the workload's PodDisruptionBudget allows one replica down)
-        "upgrade_settings": {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1},
+        "upgrade_settings": upgrade_settings(pool),
     }
     if pool.multi_host:
         args["node_count"] = pool.shape.vms
@@ -99,6 +124,16 @@ def pool_args(pool: PoolSpec, node_sa: Any) -> dict[str, Any]:
         args["autoscaling"] = {"total_min_node_count": pool.min_nodes, "total_max_node_count": pool.max_nodes,
                                "location_policy": "ANY"}
     return args
+
+
+def upgrade_settings(pool: PoolSpec) -> dict[str, Any]:
+    """Surge upgrades. Default surge 0: accelerator capacity is scarce and a surge node may never arrive, so nodes
+    are replaced one at a time (the PDB allows one replica down; with one replica that is an outage, and the plan
+    says so). `cluster.acceleratorMaxSurge` N > 0: N spare nodes come up first and none goes down before
+    (max_unavailable 0), no outage when the capacity exists."""
+    if pool.max_surge > 0:
+        return {"strategy": "SURGE", "max_surge": pool.max_surge, "max_unavailable": 0}
+    return {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}
 
 
 def system_pool_args(machine_type: str, node_sa: Any) -> dict[str, Any]:

@@ -90,11 +90,15 @@ def deployment(serving: ServingPlan, opts: ManifestOptions, name: str, size: Pod
     template_meta: dict = {"labels": labels(serving, name)}
     if pod_annotations(opts.source, opts.autopilot):
         template_meta["annotations"] = pod_annotations(opts.source, opts.autopilot)
+    # with an HPA, the HPA owns spec.replicas: a manifest that sets it resets the HPA's count on every apply (and,
+    # with server-side apply, conflicts with the HPA's field manager; pulumi-kubernetes#2491), so it is left out and
+    # the Deployment starts at 1 until the HPA applies minReplicas
+    count = {} if serving.hpa_enabled and opts.replicas is None else {"replicas": replicas}
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": _meta(name, opts.namespace, serving, annotations),
         "spec": {
-            "replicas": replicas,
+            **count,
             "revisionHistoryLimit": 3,
             "progressDeadlineSeconds": size.startup_budget_s + 600,
             "strategy": strategy,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from profiles.errors import UsageError
+from profiles.gke.allocatable import allocatable
 from profiles.gke.node_pools import BOOT_DISK_GB
 from profiles.serving.source import HF_SECRET, HF_SECRET_KEY, ModelSource
 
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
 
 GIB = 2**30
 RUN_AS = 10001  # a high, non-root UID (checkov CKV_K8S_40); no passwd entry needed, USER is set in the environment
-NODE_SHARE = 0.8  # of the node's vCPU and RAM requested: the pod owns every accelerator of its node
+NODE_SHARE = 0.8  # of the node's vCPU and RAM requested (at most its allocatable): the pod owns every accelerator
 HOST_RUNTIME_GIB = 16  # vLLM process RAM besides caches (tokenizer, workers, pinned buffers) - estimate
-EPHEMERAL_BUDGET_GIB = BOOT_DISK_GB - 30  # minus images/system (~20 GB) and the ~10 % eviction threshold - estimate
+EPHEMERAL_BUDGET_GIB = 70  # on-disk cache + work space; <= the 200 GB boot disk's allocatable minus the sidecar (tested)
 WORK_GIB = 10  # /tmp + $HOME caches (torch compile, triton) per pod
 XLA_CACHE_GIB = 10
 CACHE_MARGIN = 1.1
@@ -73,7 +74,9 @@ def download_gib(serving: ServingPlan) -> float:
 def size_pod(serving: ServingPlan, source: ModelSource) -> PodSizing:
     """CPU, memory, disk and probe budget for one replica; UsageError when the node cannot hold them."""
     machine, weights = serving.machine, download_gib(serving)
-    node_mem = int(machine.memory_gb * 1e9 / GIB * NODE_SHARE)
+    room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(bucket_sidecar=source.from_bucket)
+    node_mem = min(int(machine.memory_gb * 1e9 / GIB * NODE_SHARE), room.memory_mib // 1024)
+    cpu = max(1, min(int(machine.vcpus * NODE_SHARE), room.cpu_m // 1000))
     cache = math.ceil(weights * CACHE_MARGIN)
     shm = max(8, min(160, int(machine.memory_gb * 1e9 / GIB * 0.1)))
     work = WORK_GIB + (XLA_CACHE_GIB if serving.platform == "tpu" else 0)
@@ -86,7 +89,7 @@ def size_pod(serving: ServingPlan, source: ModelSource) -> PodSizing:
     fetch = GCS_FETCH_GBPS if source.from_bucket else HF_DOWNLOAD_GBPS
     seconds = (weights * GIB / 1e9) * (1 / fetch + 1 / LOAD_GBPS) + serving.server.warmup_s(serving.platform)
     budget = max(MIN_STARTUP_S, math.ceil(seconds * 1.5 / 60) * 60)
-    return PodSizing(cpu=max(1, int(machine.vcpus * NODE_SHARE)), memory_gib=node_mem,
+    return PodSizing(cpu=cpu, memory_gib=node_mem,
                      ephemeral_gib=work if in_memory else disk_need, shm_gib=shm, cache_gib=cache,
                      cache_in_memory=in_memory, startup_budget_s=budget)
 
@@ -163,7 +166,7 @@ def pod_spec(serving: ServingPlan, source: ModelSource, service_account: Any, si
     container = {
         "name": server.container,
         "image": serving.image.image,
-        "imagePullPolicy": "Always",
+        "imagePullPolicy": "IfNotPresent",  # tags are pinned; Always would hit Docker Hub's rate limit through one NAT IP
         "command": server.command(),
         "args": server.args(serving.model, serving.fit, source),
         "env": server.env(serving.platform, source),

@@ -8,6 +8,7 @@ validated here because Pulumi.yaml can only declare scalar and array types.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from profiles.catalog.catalog import PRICING_MODELS, default_catalog
 from profiles.catalog.workload import SHAREGPT, USE_CASES
 from profiles.errors import UsageError, closest
+from profiles.gke.cluster import CLUSTER_NAME, MASTER_CIDR
 from profiles.manifests.objects import SERVICE_TYPES
 from profiles.serving.servers import SERVERS, hpa_metric_names
 from profiles.serving.servers.vllm import VLLM
@@ -25,20 +27,77 @@ NS = "gke-inference:"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 CAPACITY = r"^(on-demand|spot|flex-start|reservation:[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$"
 SECRET_KEYS = ("hfToken",)
+CIDR = r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}/([0-9]|[12][0-9]|3[0-2])$"
+GKE_VERSION = r"^1\.[0-9]+(\.[0-9]+(-gke\.[0-9]+)?)?$"  # 1.31, 1.31.2 or 1.31.2-gke.1115000
+RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AuthorizedNetwork(_Strict):
+    cidr: str = Field(pattern=CIDR)
+    name: str = Field("", max_length=64)
+
+
 class Cluster(_Strict):
     mode: Literal["autopilot", "standard"] = "autopilot"
-    name: str = Field("gke-inference", pattern=DNS_LABEL)
-    existing: str | None = Field(None, pattern=DNS_LABEL)  # use this cluster (in gcp:region) instead of creating one
+    name: str = "gke-inference"  # GKE: <= 40 characters, a letter first
+    existing: str | None = None  # use this cluster (in gcp:region) instead of creating one
     releaseChannel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     privateNodes: bool = False
     deletionProtection: bool = True
     systemMachineType: str = Field("e2-standard-4", pattern=r"^[a-z][a-z0-9]*-[a-z0-9-]+$")  # Standard: pool for system pods
+    masterCidr: str = Field(MASTER_CIDR, pattern=CIDR)  # Standard private clusters: a /28 unique in the VPC
+    minMasterVersion: str | None = Field(None, pattern=GKE_VERSION)  # checked against the accelerator's minimum
+    masterAuthorizedNetworks: list[AuthorizedNetwork] = []  # empty: the public endpoint accepts any source
+    privateEndpoint: bool = False  # control plane on its internal IP only (pulumi must run inside the VPC)
+    acceleratorMaxSurge: int = Field(0, ge=0, le=8)  # spare accelerator nodes a pool upgrade may add (0: one down at a time)
+
+    @field_validator("name", "existing")
+    @classmethod
+    def _cluster_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(CLUSTER_NAME, value):
+            raise ValueError("GKE cluster names are 1-40 characters: lower-case letters, digits and '-', a letter first, "
+                             "no '-' last")
+        return value
+
+    @model_validator(mode="after")
+    def _rules(self) -> Cluster:
+        if not self.masterCidr.endswith("/28"):
+            raise ValueError(f"masterCidr {self.masterCidr}: GKE needs a /28")
+        if self.privateEndpoint and not self.privateNodes:
+            raise ValueError("privateEndpoint needs privateNodes true")
+        return self
+
+
+class Exclusion(_Strict):
+    name: str = Field(pattern=DNS_LABEL)
+    start: str = Field(pattern=RFC3339)
+    end: str = Field(pattern=RFC3339)
+    scope: Literal["NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"] = "NO_MINOR_OR_NODE_UPGRADES"
+
+    @model_validator(mode="after")
+    def _order(self) -> Exclusion:
+        if self.end <= self.start:
+            raise ValueError(f"exclusion {self.name}: end {self.end} is not after start {self.start}")
+        return self
+
+
+class Maintenance(_Strict):
+    """When GKE may upgrade the control plane and nodes: a recurring window and exclusions."""
+
+    start: str = Field("2026-01-03T03:00:00Z", pattern=RFC3339)  # a first occurrence; its time of day is what recurs
+    end: str = Field("2026-01-03T09:00:00Z", pattern=RFC3339)
+    recurrence: str = Field("FREQ=WEEKLY;BYDAY=SA,SU", pattern=r"^FREQ=(DAILY|WEEKLY|MONTHLY)(;[A-Z]+=[A-Z0-9,+-]+)*$")
+    exclusions: list[Exclusion] = []
+
+    @model_validator(mode="after")
+    def _order(self) -> Maintenance:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
 
 
 class ModelSourceConfig(_Strict):
@@ -87,7 +146,10 @@ class StackConfig(_Strict):
     autoscaling: Autoscaling = Autoscaling()
     serviceType: Literal[SERVICE_TYPES] = "ClusterIP"  # type: ignore[valid-type]
     profilesDirs: list[str] = []  # extra profile directories (measured curves) read before the shipped ones
-    enableApis: bool = True  # enable container, storage and monitoring APIs (false: they are already enabled)
+    enableApis: bool = True  # enable the APIs the stack needs (false: they are already enabled)
+    network: str | None = Field(None, pattern=DNS_LABEL)  # existing VPC; unset: the program creates <cluster>-vpc
+    subnetwork: str | None = Field(None, pattern=DNS_LABEL)  # existing subnet of `network` in gcp:region
+    maintenance: Maintenance | None = None  # unset: GKE may upgrade at any time
     hfToken: Any = None  # a Pulumi secret; never read here
 
     @property
@@ -119,6 +181,12 @@ class StackConfig(_Strict):
                              "for capacity the nodes do not use; set both to spot, or neither")
         if self.cluster.mode == "autopilot" and self.node_capacity == "flex-start":
             raise ValueError("capacity flex-start needs cluster.mode standard (a flex-start node pool)")
+        if (self.network is None) != (self.subnetwork is None):
+            raise ValueError("network and subnetwork go together: name both (existing ones) or neither (the program "
+                             "creates a VPC and subnet)")
+        if self.cluster.existing and (self.network or self.maintenance):
+            raise ValueError("network, subnetwork and maintenance apply to a cluster the program creates, not to "
+                             f"cluster.existing {self.cluster.existing}")
         return self
 
 
@@ -145,6 +213,11 @@ def _message(source: str, exc: ValidationError, ns: str = NS) -> str:
 
 def parse(values: dict[str, Any], source: str = "stack config") -> StackConfig:
     """Validate `gke-inference:*` values (namespace prefix already removed); UsageError on any problem."""
+    given = [k for k in ("network", "subnetwork") if values.get(k) is not None]
+    if len(given) == 1:
+        other = ({"network", "subnetwork"} - set(given)).pop()
+        raise UsageError(f"{source}: {NS}{given[0]}: value {values[given[0]]!r}: needs {other} too; name both (existing "
+                         "ones) or neither (the program creates a VPC and subnet)")
     try:
         return StackConfig(**values)
     except ValidationError as exc:

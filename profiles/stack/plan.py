@@ -16,9 +16,10 @@ from profiles import __version__
 from profiles.catalog.catalog import Catalog, Price, default_catalog
 from profiles.errors import UsageError, unknown
 from profiles.gke.adapter import adapter_objects
-from profiles.gke.cluster import REQUIRED_APIS, ClusterSpec
-from profiles.gke.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, BUCKET_READER_ROLE
+from profiles.gke.cluster import REQUIRED_APIS, ClusterSpec, MaintenanceSpec, NetworkSpec
+from profiles.gke.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, BUCKET_READER_ROLE, node_sa_id
 from profiles.gke.node_pools import accelerator_pools
+from profiles.gke.versions import FLEX_START_MAX_DAYS, below, required
 from profiles.manifests.objects import ManifestOptions, build, namespace_object, resolve
 from profiles.manifests.pod import PodSizing, size_pod
 from profiles.selection.choose import Choice, choose
@@ -122,6 +123,64 @@ def _auto_select(cfg: StackConfig, store: ProfileStore, catalog: Catalog, target
     return choose(catalog, found.select_versions(cfg.modelServerVersion).curves(), targets, pricing)
 
 
+def _cluster_spec(cfg: StackConfig) -> ClusterSpec:
+    c, name = cfg.cluster, cfg.cluster.name
+    network = (NetworkSpec(cfg.network, cfg.subnetwork, create=False) if cfg.network
+               else NetworkSpec(f"{name}-vpc", f"{name}-subnet", create=True))
+    m = cfg.maintenance
+    maintenance = None if m is None else MaintenanceSpec(
+        m.start, m.end, m.recurrence, tuple((e.name, e.start, e.end, e.scope) for e in m.exclusions))
+    return ClusterSpec(name, c.mode, c.releaseChannel, c.privateNodes, c.deletionProtection, network=network,
+                       master_cidr=c.masterCidr, min_master_version=c.minMasterVersion, maintenance=maintenance,
+                       authorized_networks=tuple((a.cidr, a.name or a.cidr) for a in c.masterAuthorizedNetworks),
+                       private_endpoint=c.privateEndpoint)
+
+
+def _version_notes(cfg: StackConfig, accelerator: str, platform: str, capacity: str) -> list[str]:
+    """Refuses a minMasterVersion below what the accelerator or capacity needs; notes the minimum otherwise."""
+    notes = []
+    for what, minimum in required(accelerator, platform, capacity):
+        version = cfg.cluster.minMasterVersion
+        if version and below(version, minimum):
+            raise UsageError(f"gke-inference:cluster.minMasterVersion: value '{version}': {what} needs GKE >= {minimum}; "
+                             f"set {minimum} or newer")
+        if not version:
+            where = f"cluster {cfg.cluster.existing}" if cfg.cluster.existing else f"the {cfg.cluster.releaseChannel} channel's default"
+            notes.append(f"{what} needs GKE >= {minimum}; {where} must be at least that (pin it with cluster.minMasterVersion)")
+    if capacity == "flex-start":
+        notes.append(f"flex-start nodes live at most {FLEX_START_MAX_DAYS} days and are offered in a few zones only; "
+                     "GKE then drains them and the pool queues for new capacity")
+    return notes
+
+
+def weights_command(model: str, bucket: str, path: str, created: bool) -> str:
+    """The serving identity only reads the bucket (objectViewer) and vLLM runs offline: the weights must be there
+    before the first replica starts, or it crash-loops. The exact commands to put them there."""
+    target = f"gs://{bucket}/{path}".rstrip("/")
+    local = f"./{model.rsplit('/', 1)[-1]}"
+    state = "the program creates the bucket empty" if created else f"{target} must hold the checkpoint"
+    return (f"weights: {state}; before the first replica starts run `huggingface-cli download {model} --local-dir "
+            f"{local} --exclude 'original/*'` then `gcloud storage cp -r {local}/* {target}/` "
+            f"(check: `gcloud storage ls {target}/config.json`)")
+
+
+def _availability_notes(cfg: StackConfig, min_replicas: int, capacity: str) -> list[str]:
+    notes = []
+    if min_replicas == 1:
+        notes.append("one replica: a node upgrade, repair, spot preemption or rollout takes the service down until the "
+                     "replacement has loaded the model; set autoscaling.minReplicas >= 2 (and cluster.acceleratorMaxSurge "
+                     "on Standard) for no downtime")
+    if cfg.maintenance is None and not cfg.cluster.existing:
+        notes.append("no maintenance window: GKE may upgrade nodes at any time; set gke-inference:maintenance")
+    if cfg.cluster.privateEndpoint:
+        notes.append("privateEndpoint: the control plane has no public IP; run pulumi from inside the VPC (or through "
+                     "a bastion / Cloud VPN) or the Kubernetes resources cannot be applied")
+    if not cfg.cluster.masterAuthorizedNetworks and not cfg.cluster.existing:
+        notes.append("the control-plane endpoint accepts any source address (GKE still authenticates every call); "
+                     "set cluster.masterAuthorizedNetworks to restrict it")
+    return notes
+
+
 def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret", catalog: Catalog | None = None) -> StackPlan:
     """Everything the program will create for this stack; UsageError (nothing registered) when it cannot."""
     catalog = catalog or default_catalog()
@@ -150,9 +209,8 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
     objects = build(serving, options, pod)
     ksa = next(o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount")
     pools = accelerator_pools(serving.fit.shape, serving.platform, capacity, serving.hpa.min_replicas, serving.hpa.max_replicas,
-                              gcp.zone or "", serving.accelerator.kind) if standard else []
-    created = None if cfg.cluster.existing else ClusterSpec(cfg.cluster.name, cfg.cluster.mode, cfg.cluster.releaseChannel,
-                                                            cfg.cluster.privateNodes, cfg.cluster.deletionProtection)
+                              gcp.zone or "", serving.accelerator.kind, cfg.cluster.acceleratorMaxSurge) if standard else []
+    created = None if cfg.cluster.existing else _cluster_spec(cfg)
     shape = serving.fit.shape
     price = catalog.price(shape.machine_type, shape.accelerator_count, cfg.pricingModel, gcp.region)
     point = serving.point
@@ -163,6 +221,10 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
                      f"{', '.join(serving.machine.regions)}); confirm availability before `pulumi up`")
     if price is None:
         notes.append(f"no published {cfg.pricingModel} price for {shape.machine_type} in {gcp.region}: costs show N/A")
+    notes += _version_notes(cfg, serving.fit.shape.accelerator_type, serving.platform, capacity)
+    notes += _availability_notes(cfg, serving.hpa.min_replicas, capacity)
+    if cfg.modelSource.type == "gcs":
+        notes.append(weights_command(cfg.model, cfg.modelSource.bucket, cfg.modelSource.path, cfg.modelSource.create))
     src = cfg.modelSource
     bucket = ModelBucketSpec(gcp.project, src.bucket, src.create, gcp.region, cfg.namespace, ksa, BUCKET_READER_ROLE)
     adapter = MetricsAdapterSpec(gcp.project, adapter_objects(), ADAPTER_NAMESPACE, ADAPTER_KSA, ADAPTER_ROLE)
@@ -171,7 +233,7 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
         namespace=namespace_object(cfg.namespace) if cfg.namespace != "default" else None,
         apis=ProjectApisSpec(gcp.project, REQUIRED_APIS if cfg.enableApis else ()),
         cluster=InferenceClusterSpec(cfg.cluster.existing or cfg.cluster.name, gcp.project, gcp.region, created, tuple(pools),
-                                     cfg.cluster.systemMachineType),
+                                     cfg.cluster.systemMachineType, node_sa_id(cfg.cluster.existing or cfg.cluster.name)),
         bucket=bucket if src.type == "gcs" else None,
         hf_secret=HuggingFaceSecretSpec(cfg.namespace) if src.type == "huggingface" else None,
         metrics_adapter=adapter if serving.hpa_enabled else None,

@@ -27,6 +27,7 @@ class InferenceClusterSpec:
     create: ClusterSpec | None  # None: read the existing cluster `name`
     pools: tuple[PoolSpec, ...]  # accelerator node pools; empty on Autopilot
     system_machine_type: str  # Standard clusters: the pool for system pods
+    node_sa_id: str = ""  # the node service account's id (IAM rules: 6-30 characters, no '-' last)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,28 @@ def test_shipped_stacks_validate():
     ({"model": "meta-llama/Llama-3.1-8B", "useCase": "chat"}, "gke-inference:useCase: value 'chat': Input should be"),
     ({"model": "meta-llama/Llama-3.1-8B", "autoscaling": {"metric": "vllm:gpu_cache_usage_perc"}},
      "gke-inference:autoscaling.metric: value 'vllm:gpu_cache_usage_perc': Input should be 'auto'"),
+    # issue #16: cluster name and network rules, typed additions
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"name": "1st-cluster"}},
+     "gke-inference:cluster.name: value '1st-cluster': GKE cluster names are 1-40 characters"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"name": "c" * 41}}, "gke-inference:cluster.name: value 'ccc"),
+    ({"model": "meta-llama/Llama-3.1-8B", "network": "vpc"}, "gke-inference:network: value 'vpc': needs subnetwork too"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"masterCidr": "172.16.0.0/24"}}, "masterCidr 172.16.0.0/24: GKE needs a /28"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"masterCidr": "300.1.1.1/28"}},
+     "gke-inference:cluster.masterCidr: value '300.1.1.1/28'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"minMasterVersion": "latest"}},
+     "gke-inference:cluster.minMasterVersion: value 'latest'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"privateEndpoint": True}}, "privateEndpoint needs privateNodes true"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"acceleratorMaxSurge": -1}},
+     "gke-inference:cluster.acceleratorMaxSurge: value -1"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"masterAuthorizedNetworks": [{"cidr": "10.0.0.0/33"}]}},
+     "gke-inference:cluster.masterAuthorizedNetworks.0.cidr: value '10.0.0.0/33'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "maintenance": {"recurrence": "weekends"}},
+     "gke-inference:maintenance.recurrence: value 'weekends'"),
+    ({"model": "meta-llama/Llama-3.1-8B", "maintenance": {"exclusions": [{"name": "x", "start": "2026-02-01T00:00:00Z",
+                                                                            "end": "2026-01-01T00:00:00Z"}]}},
+     "exclusion x: end 2026-01-01T00:00:00Z is not after start"),
+    ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"existing": "c"}, "network": "v", "subnetwork": "s"},
+     "apply to a cluster the program creates"),
 ])
 def test_bad_values_name_key_value_and_rule(values, expected):
     with pytest.raises(UsageError) as err:
