@@ -330,6 +330,9 @@ class _FilterParser:
         negate = tok.text.startswith("-") and len(tok.text) > 1
         key_text = tok.text[1:] if negate else tok.text
         op = self.peek()
+        if self._is(op, "paren", "("):
+            name = key_text.rsplit(".", 1)[-1]
+            raise UsageError(f"--filter: transform {name}() is not supported (in [{self.text}])")
         if not self._is(op, "op"):
             raise UsageError(f"--filter: [{tok.text}] has no operator; global restrictions (bare words) are not supported, "
                              "use KEY:VALUE")
