@@ -83,9 +83,15 @@ def config_extension(p: ProfilePoint, reference: str) -> dict:
     """Per configuration: where the numbers come from, how it is served, whether manifests can deploy it."""
     return _drop_none({
         "precision": p.precision, "provenance": p.provenance, "sourceId": p.source_id or None, "source": p.source,
-        "derived": p.derived or None, "date": p.date or None, "setup": p.setup, "deployable": not reference,
+        "derived": p.derived or None, "date": p.date or None, "setup": {_camel(k): v for k, v in p.setup.items()},
+        "deployable": not reference,
         "referenceOnly": reference or None,
     })
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.title() for w in rest)
 
 
 def price_extension(price) -> dict | None:

@@ -596,7 +596,8 @@ def structured_text(resources: Sequence[object], spec: FormatSpec) -> str:
     if spec.name == "yaml":
         import yaml  # only the yaml format pays for the import
 
-        return "".join("---\n" + yaml.safe_dump(d, sort_keys=True, default_flow_style=False) for d in data)
+        return "".join("---\n" + yaml.safe_dump(d, sort_keys=True, default_flow_style=False, allow_unicode=True, width=120)
+                       for d in data)
     out = []  # flattened
     for d in data:
         pairs = _flat_pairs(d)

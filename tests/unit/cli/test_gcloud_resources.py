@@ -147,3 +147,8 @@ def test_command_printers_and_uri():
         emit(listing, None, None, [], None, uri=True)
     with pytest.raises(UsageError, match="needs a projection"):
         emit(Listing(list(R), lambda r: r, {}, "json"), "value", None, [], None)
+
+
+def test_projection_sort_attributes_order_rows_when_no_sort_by():
+    got = out("value(instanceType, performanceStats[0].outputTokensPerSecond:sort=1:reverse)")
+    assert [line.split("\t")[0] for line in got.splitlines()] == ["a3-highgpu-1g", "g2-standard-48", "g2-standard-12"]
