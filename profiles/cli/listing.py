@@ -210,7 +210,8 @@ def profiles_list(args: argparse.Namespace) -> Output:
     check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
     if args.model and args.model not in store.models():
-        return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
+        empty, _ = _emit(args, [], "profile", lambda i: [], lambda i: [])
+        return Output(empty, f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
                           "add measured ones with --profiles-dir).\nListed 0 items.")
     targets = _targets(args)
     if args.use_case is None and not (args.target_input_length or args.target_output_length):
