@@ -88,3 +88,49 @@ def pricing_flags(p: argparse.ArgumentParser) -> None:
 def verbs(command: argparse.ArgumentParser):
     """The verbs of a command group (`models list`, `manifests create`, …) are added to the returned subparsers."""
     return command.add_subparsers(dest="verb", required=True, parser_class=Parser)
+
+
+def _format_text(text: str) -> str:
+    from profiles.cli.resources import parse_format
+
+    parse_format(text)  # syntax checked before any data loads
+    return text
+
+
+def list_flags(p: argparse.ArgumentParser, default: str, extras: bool = False) -> None:
+    """gcloud's list flags: --format NAME[ATTRS](PROJECTION), --filter, --limit, --sort-by, --page-size, --uri."""
+    p.add_argument("--format", type=_format_text, default=None, metavar="FORMAT",
+                   help=f"table | csv | value | json | yaml | flattened | profile | csvprofile | none, with gcloud's "
+                        f"[attributes] and (projection), e.g. 'table(instanceType, acceleratorType)'; default {default}")
+    p.add_argument("--filter", metavar="EXPRESSION", help="gcloud filter on resource keys, e.g. 'acceleratorType:nvidia-l4'")
+    p.add_argument("--limit", type=positive(int), help="at most this many resources (after --sort-by and --filter)")
+    p.add_argument("--sort-by", action="append", default=[], metavar="[~]KEY,…", help="sort keys; ~ for descending")
+    p.add_argument("--page-size", type=positive(int), help="accepted for gcloud compatibility (offline: one page)")
+    p.add_argument("--uri", action="store_true", help="gcloud's --uri (GIQ resources have none: exit 2)")
+    if extras:
+        p.add_argument("--show-extras", action="store_true",
+                       help="append this tool's columns (price, precision, source, deployable …) to the default printers")
+
+
+def resolve_version(requested: str, versions: set[str]) -> str:
+    """A model server version as GIQ users spell it -> the store's spelling.
+
+    `latest` and `all` pass through; `v0.7.2` and `0.7.2` name the same version; tags (`gptoss`, nightly builds)
+    match ignoring case. Unknown -> UsageError listing the versions the selection holds.
+    """
+    from profiles.store.points import version_key
+
+    if requested.lower() in ("latest", "all"):
+        return requested.lower()
+    if requested in versions:
+        return requested
+
+    def norm(v: str) -> str:
+        v = v.strip().lower()
+        return v[1:] if v[:1] == "v" and v[1:2].isdigit() else v
+
+    matches = sorted((v for v in versions if norm(v) == norm(requested)), key=version_key)
+    if matches:
+        return matches[-1]
+    known = ", ".join([*sorted(versions, key=version_key, reverse=True), "latest", "all"])
+    raise UsageError(f"--model-server-version: unknown version '{requested}'; known for this selection: {known}")

@@ -10,27 +10,30 @@ from typing import TYPE_CHECKING
 
 from profiles.catalog.catalog import Catalog, default_catalog
 from profiles.catalog.workload import SHAREGPT, USE_CASES
+from profiles.cli import giq
 from profiles.cli.args import (
     ALL_WORKLOADS,
     choice,
-    format_flag,
+    list_flags,
     positive,
     pricing_flags,
+    resolve_version,
     store_flags,
     use_case_flag,
     verbs,
 )
 from profiles.cli.models import check_model
-from profiles.cli.printers import Output, num, render
+from profiles.cli.printers import Output, csv_text, num
+from profiles.cli.resources import Listing, emit, table_text
 from profiles.errors import UsageError, unknown
 from profiles.selection.autoscaling import AUTO, DEFAULT_BUFFER, HpaSettings, hpa_settings
 from profiles.selection.cost import gcloud_amount, token_cost
-from profiles.selection.deployable import FOOTNOTE, REFERENCE_MARK, reference_reason
+from profiles.selection.deployable import FOOTNOTE, FOOTNOTE_HIDDEN, REFERENCE_MARK, reference_reason
 from profiles.selection.explain import explain
 from profiles.selection.ranking import Candidate, Pricing, Targets, rank
 from profiles.serving.servers import hpa_metric, hpa_metric_names
 from profiles.serving.servers.vllm import VLLM
-from profiles.store.points import STORE_HEADER, ProfilePoint
+from profiles.store.points import GCLOUD_BENCHMARK_HEADER, STORE_HEADER, ProfilePoint
 from profiles.store.write import point_to_row
 
 if TYPE_CHECKING:
@@ -38,9 +41,8 @@ if TYPE_CHECKING:
 
     from profiles.store.store import ProfileStore
 
-LIST_COLUMNS = ("Instance Type", "Accelerator", "Cost/M Input Tokens", "Cost/M Output Tokens", "Output Tokens/s",
-                "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "Model Server", "Model Server Version", "Model",
-                "$/h", "Input Tokens/s", "Precision", "Workload", "Source", "Deployable")
+LIST_EXTRA_COLUMNS = ("$/h", "Input Tokens/s", "Precision", "Workload", "Source", "Deployable")  # --show-extras
+LIST_COLUMNS = (*giq.PROFILE_TABLE_COLUMNS, *LIST_EXTRA_COLUMNS)
 BENCHMARK_COLUMNS = (*STORE_HEADER, "Deployable")  # the store format plus the verdict (derived, never stored)
 LENGTH_TOLERANCE = 0.2  # gcloud: "within 20% of the specified one"
 
@@ -48,7 +50,8 @@ LENGTH_TOLERANCE = 0.2  # gcloud: "within 20% of the specified one"
 def add_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model")
     p.add_argument("--model-server")
-    p.add_argument("--model-server-version", default="latest", help="latest (default, per configuration), all, or a version")
+    p.add_argument("--model-server-version", default="latest",
+                   help="latest (default, per configuration), all, or a version (v0.7.2 and 0.7.2 alike, tags such as gptoss)")
     p.add_argument("--accelerator-type")
     pricing_flags(p)
     for name in ("ntpot", "ttft", "itl"):
@@ -65,7 +68,7 @@ def add_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER, help="fraction below the operating-point value (default 0.2)")
     p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS, for initial replicas in --explain")
     store_flags(p)
-    format_flag(p, "table")
+    list_flags(p, "profile (GIQ's table)", extras=True)
     p.set_defaults(run=profiles_list)
 
 
@@ -78,7 +81,7 @@ def add_benchmarks(command: argparse.ArgumentParser) -> None:
     use_case_flag(p, every=True, help="only this workload (default: every workload)")
     pricing_flags(p)
     store_flags(p)
-    format_flag(p, "csv")
+    list_flags(p, "csvprofile (gcloud's 17 CSV columns)", extras=True)
     p.set_defaults(run=benchmarks_list)
 
 
@@ -113,10 +116,8 @@ def _filter(store: ProfileStore, args: argparse.Namespace, catalog: Catalog) -> 
             raise UsageError("--target-input-length and --target-output-length: each only works alongside the other")
         frame = keep.frame
         keep = keep.mask(_within(frame["input_length"], lengths[0]) & _within(frame["output_length"], lengths[1]))
-    versions = set(keep.frame["model_server_version"])
-    if args.model_server_version not in ("latest", "all") and args.model_server_version not in versions:
-        raise unknown("--model-server-version", args.model_server_version, versions | {"latest", "all"})
-    return keep.select_versions(args.model_server_version)
+    version = resolve_version(args.model_server_version, set(keep.frame["model_server_version"]))
+    return keep.select_versions(version)
 
 
 def _within(values: pd.Series, target: int) -> pd.Series:
@@ -129,6 +130,7 @@ def _pricing(args: argparse.Namespace) -> Pricing:
 
 
 def _list_row(c: Candidate, reference: str) -> dict[str, str]:
+    """The profile table's cells (GIQ's 16 columns, then ours)."""
     p = c.point
     return {
         "Instance Type": p.instance_type, "Accelerator": p.accelerator_type,
@@ -136,31 +138,64 @@ def _list_row(c: Candidate, reference: str) -> dict[str, str]:
         "Cost/M Output Tokens": gcloud_amount(c.cost.per_million_output if c.cost else None),
         "Output Tokens/s": num(p.output_tps), "NTPOT(ms)": num(p.ntpot_ms), "TTFT(ms)": num(p.ttft_ms),
         "ITL(ms)": num(p.itl_ms), "Model Server": p.model_server, "Model Server Version": p.model_server_version,
-        "Model": p.model, "$/h": num(c.price.usd_per_hour if c.price else None, 2),
+        "Model": p.model, "Use Case": p.use_case, "Average Input Length": num(p.input_length),
+        "Average Output Length": num(p.output_length), "Serving Stack": p.serving_stack,
+        "Serving Stack Version": p.serving_stack_version,
+        "$/h": num(c.price.usd_per_hour if c.price else None, 2),
         "Input Tokens/s": num(p.input_tps), "Precision": p.precision, "Workload": p.workload,
         "Source": f"{p.provenance}:{p.source_id}" if p.source_id else p.provenance,
         "Deployable": REFERENCE_MARK if reference else "yes",
     }
 
 
-def _list_record(c: Candidate, reference: str) -> dict[str, object]:
+def _list_resource(c: Candidate, reference: str, pricing: Pricing) -> dict:
+    """A GIQ Profile at the operating point, our fields under `extension`."""
     p = c.point
-    return {
-        "instanceType": p.instance_type, "acceleratorType": p.accelerator_type, "acceleratorCount": p.accelerator_count,
-        "tpuTopology": p.tpu_topology or None, "model": p.model, "modelServer": p.model_server,
-        "modelServerVersion": p.model_server_version, "precision": p.precision, "useCase": p.use_case or None,
-        "averageInputLength": p.input_length, "averageOutputLength": p.output_length,
-        "outputTokensPerSecond": p.output_tps, "inputTokensPerSecond": p.input_tps, "queriesPerSecond": p.qps,
-        "ntpotMilliseconds": p.ntpot_ms, "ttftMilliseconds": p.ttft_ms, "itlMilliseconds": p.itl_ms,
-        "costPerMillionOutputTokens": c.cost.per_million_output if c.cost else None,
-        "costPerMillionInputTokens": c.cost.per_million_input if c.cost else None,
-        "usdPerHour": c.price.usd_per_hour if c.price else None,
-        "pricingModel": c.price.pricing_model if c.price else None, "priceRegion": c.price.region if c.price else None,
-        "priceSource": c.price.row.source if c.price else None, "operatingPoint": c.rule,
-        "loadType": p.load_type, "loadValue": p.load_value, "provenance": p.provenance, "sourceId": p.source_id,
-        "source": p.source, "derived": p.derived or None, "setup": p.setup, "deployable": not reference,
-        "referenceOnly": reference or None,
+    stats = giq.performance_stats(p, c.cost.per_million_output if c.cost else None,
+                                  c.cost.per_million_input if c.cost else None, pricing.pricing_model, pricing.ratio)
+    extension = giq.config_extension(p, reference) | {"operatingPoint": c.rule, "point": giq.point_extension(p)}
+    price = giq.price_extension(c.price)
+    if price:
+        extension["price"] = price
+    return giq.profile(p, [stats], extension)
+
+
+def _csv_row(p: ProfilePoint, price, cost, reference: str) -> dict[str, str]:
+    """gcloud's CSV printer row (the store format) with costs for the chosen pricing and the verdict."""
+    return point_to_row(p) | {
+        "Cost/M Input Tokens": gcloud_amount(cost.per_million_input if cost else None),
+        "Cost/M Output Tokens": gcloud_amount(cost.per_million_output if cost else None),
+        "Instance $/h": f"{price.usd_per_hour:g}" if price else "",
+        "Deployable": REFERENCE_MARK if reference else "yes",
     }
+
+
+def _printers(show_extras: bool, table_rows, csv_rows) -> dict:
+    table_columns = LIST_COLUMNS if show_extras else giq.PROFILE_TABLE_COLUMNS
+    csv_columns = BENCHMARK_COLUMNS if show_extras else GCLOUD_BENCHMARK_HEADER
+
+    def profile(items: list) -> str:
+        rows = [r for i in items for r in table_rows(i)]
+        return table_text(table_columns, [[r.get(c, "") for c in table_columns] for r in rows]) if rows else ""
+
+    def csvprofile(items: list) -> str:
+        return csv_text([r for i in items for r in csv_rows(i)], csv_columns)
+
+    return {"profile": profile, "csvprofile": csvprofile}
+
+
+def _emit(args: argparse.Namespace, items: list, default: str, table_rows, csv_rows) -> tuple[str, list]:
+    """The text and the items printed (after --sort-by, --filter, --limit)."""
+    listing = Listing(items, lambda i: i["resource"], _printers(args.show_extras, table_rows, csv_rows), default,
+                      table_as="profile", csv_as="csvprofile")
+    text = emit(listing, args.format, args.filter, args.sort_by, args.limit, args.uri)
+    return text, listing.kept
+
+
+def _reference_note(args: argparse.Namespace, kept: list) -> list[str]:
+    if not any(not i["resource"][giq.EXTENSION]["deployable"] for i in kept):
+        return []
+    return [FOOTNOTE if args.show_extras else FOOTNOTE_HIDDEN]
 
 
 def _targets(args: argparse.Namespace) -> Targets:
@@ -175,7 +210,8 @@ def profiles_list(args: argparse.Namespace) -> Output:
     check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
     if args.model and args.model not in store.models():
-        return Output("", f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
+        empty, _ = _emit(args, [], "profile", lambda i: [], lambda i: [])
+        return Output(empty, f"{args.model} is in the catalog but has no profiles yet (no published or measured points; "
                           "add measured ones with --profiles-dir).\nListed 0 items.")
     targets = _targets(args)
     implicit_workload = args.use_case is None and not (args.target_input_length or args.target_output_length)
@@ -185,9 +221,11 @@ def profiles_list(args: argparse.Namespace) -> Output:
     why = {id(c): w for c, w in ranking.set_aside}
     reference = rank(catalog, [c for c, _ in ranking.set_aside], targets, _pricing(args), reference=True)
     listed = [(c, "") for c in ranking.candidates] + [(c, why[id(c.curve)]) for c in reference.candidates]
-    rows = [_list_row(c, r) for c, r in listed]
-    text = render(rows, [_list_record(c, r) for c, r in listed], LIST_COLUMNS, args.format)
-    notes = [FOOTNOTE] if reference.candidates else []
+    pricing = _pricing(args)
+    items = [{"resource": _list_resource(c, r, pricing), "row": _list_row(c, r),
+              "csv": _csv_row(c.point, c.price, c.cost, r)} for c, r in listed]
+    text, kept = _emit(args, items, "profile", lambda i: [i["row"]], lambda i: [i["csv"]])
+    notes = _reference_note(args, kept)
     if not ranking.candidates:
         if not ranking.excluded and not ranking.set_aside:
             notes.append(f"No profiles match these flags{' for ' + args.model if args.model else ''}.")
@@ -195,8 +233,10 @@ def profiles_list(args: argparse.Namespace) -> Output:
                 notes.append(_other_workloads(store, args.model))
         else:
             notes.append(explain(ranking, targets))
-        if not reference.candidates:
+        if not kept:
             notes.append("Listed 0 items.")
+    elif not kept:
+        notes.append("Listed 0 items.")
     elif args.explain:
         notes.append(explain(ranking, targets))
         notes.append(f"HPA: {_hpa(args, ranking.candidates[0]).reason}.")
@@ -217,15 +257,29 @@ def _hpa(args: argparse.Namespace, winner: Candidate) -> HpaSettings:
     return hpa_settings(winner.point, metric, args.hpa_buffer, args.peak_qps, fallback=server.hpa_fallback(metric), why=why)
 
 
-def _benchmark_row(p: ProfilePoint, catalog: Catalog, pricing: Pricing) -> dict[str, str]:
-    """The store row of a point with its price and costs filled in for the chosen pricing."""
-    price = catalog.price(p.instance_type, p.accelerator_count, pricing.pricing_model, pricing.region)
-    cost = token_cost(price.usd_per_hour if price else None, p.output_tps, p.input_tps, pricing.ratio)
-    return point_to_row(p) | {
-        "Cost/M Input Tokens": gcloud_amount(cost.per_million_input if cost else None),
-        "Cost/M Output Tokens": gcloud_amount(cost.per_million_output if cost else None),
-        "Instance $/h": f"{price.usd_per_hour:g}" if price else "",
-    }
+_TABLE_FROM_CSV = {"Accelerator": "Accelerator Type", "Model": "Model Name", "Model Server": "Model Server Name",
+                   "NTPOT(ms)": "NTPOT (ms)", "TTFT(ms)": "TTFT (ms)", "ITL(ms)": "ITL (ms)", "$/h": "Instance $/h",
+                   "Source": "Source Id"}
+
+
+def _table_row(row: dict[str, str]) -> dict[str, str]:
+    """A benchmark point in the profile table's columns (bare --format table)."""
+    return {c: row.get(_TABLE_FROM_CSV.get(c, c), "") for c in LIST_COLUMNS}
+
+
+def _curves(points: list[ProfilePoint]) -> list[list[ProfilePoint]]:
+    """Consecutive points of one configuration, version and provenance: one GIQ Profile each."""
+    groups: list[list[ProfilePoint]] = []
+    for p in points:
+        if groups and _curve_key(groups[-1][0]) == _curve_key(p):
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return groups
+
+
+def _curve_key(p: ProfilePoint) -> tuple:
+    return (str(p.config_key), p.model_server_version, p.provenance)
 
 
 def benchmarks_list(args: argparse.Namespace) -> Output:
@@ -234,10 +288,24 @@ def benchmarks_list(args: argparse.Namespace) -> Output:
     store, catalog = ProfileStore.load(args.profiles_dir), default_catalog()
     check_model(store, catalog, args.model)
     _check_region(catalog, args.region)
-    points = sorted(_filter(store, args, catalog).points(), key=lambda p: (str(p.config_key), p.model_server_version, p.load_order))
+    points = sorted(_filter(store, args, catalog).points(),
+                    key=lambda p: (str(p.config_key), p.model_server_version, p.provenance, p.load_order))
     pricing = _pricing(args)
-    reasons = [reference_reason(catalog, p) for p in points]
-    rows = [_benchmark_row(p, catalog, pricing) | {"Deployable": REFERENCE_MARK if r else "yes"}
-            for p, r in zip(points, reasons, strict=True)]
-    note = FOOTNOTE if any(reasons) else ("" if rows else "Listed 0 items.")
-    return Output(render(rows, rows, BENCHMARK_COLUMNS, args.format), note)
+    items = []
+    for curve in _curves(points):
+        stats, rows, per_point = [], [], []
+        reference = reference_reason(catalog, curve[0])
+        for p in curve:
+            price = catalog.price(p.instance_type, p.accelerator_count, pricing.pricing_model, pricing.region)
+            cost = token_cost(price.usd_per_hour if price else None, p.output_tps, p.input_tps, pricing.ratio)
+            stats.append(giq.performance_stats(p, cost.per_million_output if cost else None,
+                                               cost.per_million_input if cost else None, pricing.pricing_model, pricing.ratio))
+            rows.append(_csv_row(p, price, cost, reference_reason(catalog, p)))
+            per_point.append(giq.point_extension(p))
+        extension = giq.config_extension(curve[0], reference) | {"points": per_point}
+        price = catalog.price(curve[0].instance_type, curve[0].accelerator_count, pricing.pricing_model, pricing.region)
+        if price:
+            extension["price"] = giq.price_extension(price)
+        items.append({"resource": giq.profile(curve[0], stats, extension), "rows": rows})
+    text, kept = _emit(args, items, "csvprofile", lambda i: [_table_row(r) for r in i["rows"]], lambda i: i["rows"])
+    return Output(text, "\n".join(_reference_note(args, kept) or ([] if kept else ["Listed 0 items."])))

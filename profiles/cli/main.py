@@ -21,6 +21,8 @@ COMMANDS = {  # name: (module under profiles.cli, help), in gcloud's order
     "list": ("listing", "profiles at their operating point, cheapest first"),
     "manifests": ("manifests", "Kubernetes manifests"),
     "benchmarks": ("listing", "benchmark points"),
+    "use-case": ("models", "use cases and their average lengths"),
+    "use-cases": ("models", "alias of use-case"),
     "benchmark": ("benchmark", "measure an endpoint"),
     "estimate": ("estimate", "estimated throughput and latency of one load point (estimator)"),
 }

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from profiles.catalog.catalog import PRICING_MODELS
-from profiles.cli.args import choice, positive, store_flags, use_case_flag, verbs
+from profiles.cli.args import choice, positive, resolve_version, store_flags, use_case_flag, verbs
 from profiles.cli.printers import Output
 from profiles.errors import UsageError
 from profiles.files import write_atomically
@@ -27,7 +27,8 @@ def add_manifests(command: argparse.ArgumentParser) -> None:
         "create", help="vLLM Deployment, Service, PodMonitoring, PDB and (with a met target) HPA")
     p.add_argument("--model", required=True, help="catalog model (Hugging Face id)")
     p.add_argument("--model-server", default="vllm", help="vllm (the only server with a pinned image)")
-    p.add_argument("--model-server-version", default="latest", help="profile version to follow (default latest)")
+    p.add_argument("--model-server-version", default="latest",
+                   help="profile version to follow (default latest; v0.7.2 and 0.7.2 alike, tags such as gptoss)")
     p.add_argument("--accelerator-type", required=True)
     p.add_argument("--namespace", default="default")
     for name in ("ntpot", "ttft", "itl"):
@@ -70,12 +71,16 @@ def write_output_path(path: Path, text: str) -> None:
 def manifests_create(args: argparse.Namespace) -> Output:
     from profiles.store.store import ProfileStore  # pandas: only when the verb runs
 
+    store = ProfileStore.load(args.profiles_dir)
+    requested = args.model_server_version
+    if requested.lower() not in ("latest", "all"):
+        args.model_server_version = resolve_version(requested, set(store.versions(args.model, args.model_server)))
     targets = Targets(ntpot_ms=args.target_ntpot_milliseconds, ttft_ms=args.target_ttft_milliseconds,
                       itl_ms=args.target_itl_milliseconds)
     request = ServingRequest(args.model, args.accelerator_type, args.model_server, args.model_server_version, targets,
                              Pricing(args.pricing_model), args.max_model_len, args.hpa_metric, args.hpa_buffer, args.peak_qps,
                              args.min_replicas, args.max_replicas, args.use_case)
-    serving = plan_serving(request, ProfileStore.load(args.profiles_dir))
+    serving = plan_serving(request, store)
     source = parse_bucket_uri(args.model_bucket_uri) if args.model_bucket_uri else ModelSource()
     date = generated_on()
     opts = resolve(serving, ManifestOptions(name=args.name or "", namespace=args.namespace, source=source,
@@ -86,7 +91,18 @@ def manifests_create(args: argparse.Namespace) -> Output:
     if serving.hpa_enabled:  # the HPA reads the server metric through the adapter: ship the pinned upstream objects with it
         objects += [dict(o) for o in adapter_objects()]
     text = render(objects, comments(serving, opts, size, date, adapter_included=True), args.output)
+    note = _version_note(requested, args.model_server_version, serving)
     if args.output_path:
         write_output_path(Path(args.output_path), text)
-        return Output("", f"Output saved to {args.output_path}")
-    return Output(text)
+        return Output("", "\n".join(filter(None, [note, f"Output saved to {args.output_path}"])))
+    return Output(text, note)
+
+
+def _version_note(requested: str, version: str, serving) -> str:
+    """Say so when the requested version's profiles are not what the manifests deploy (GIQ's v0.7.2 rows, say)."""
+    if version in ("latest", "all") or (serving.point and serving.point.model_server_version == serving.image.version):
+        return ""
+    followed = (f"follow profile {serving.point.source_id} ({serving.point.model_server_version})" if serving.point
+                else f"follow no {version} profile ({serving.basis})")
+    return (f"--model-server-version={requested}: the manifests run {serving.image.image} (the one image pinned for "
+            f"{serving.server.name} on {serving.platform}, whose arguments are tested) and {followed}.")

@@ -79,11 +79,11 @@ def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date:
 
 
 def render(objects: Sequence[dict], comment_lines: Sequence[str], output: str = "all") -> str:
-    """`manifest`: YAML only; `comments`: comments only; `all`: comments as a header, then the YAML."""
+    """`manifest`: YAML only; `comments`: comments only; `all`: the YAML, then the comments (gcloud's order)."""
     if output not in OUTPUTS:
         raise UsageError(f"--output: unknown value '{output}'; allowed: {', '.join(OUTPUTS)}")
     header = "".join(f"# {line}\n" for line in comment_lines)
     body = "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, width=120) for obj in objects)
     if output == "comments":
         return header
-    return body if output == "manifest" else header + body
+    return body if output == "manifest" else body + "---\n" + header

@@ -15,7 +15,10 @@ from profiles.store.points import ProfilePoint
 REFERENCE_MARK = "reference†"
 FOOTNOTE = ("† reference-only: a published benchmark of a setup the manifests cannot reproduce (another server, several "
             "replicas, speculative decoding, prefix-cache hits across requests, a pre-quantized checkpoint or flags not "
-            "stated); listed for comparison, never deployed. Reasons: --format json (referenceOnly) or --explain.")
+            "stated); listed for comparison, never deployed. Reasons: --format json (extension.referenceOnly) or --explain.")
+FOOTNOTE_HIDDEN = ("Some rows are reference-only (published benchmarks of setups the manifests cannot reproduce; listed for "
+                   "comparison, never deployed): --show-extras adds the Deployable column, --format json has "
+                   "extension.deployable and extension.referenceOnly.")
 
 
 def reference_reasons(catalog: Catalog, p: ProfilePoint) -> list[str]:

@@ -25,7 +25,7 @@ def test_only_commands_that_read_profiles_import_pandas(args, pandas):
 
 def test_a_process_prints_results_and_exits_0():
     r = run_process("list", "--model", "meta-llama/Llama-3.3-70B-Instruct", "--format", "csv")
-    assert r.returncode == 0 and r.stdout.startswith("Instance Type,Accelerator,")
+    assert r.returncode == 0 and r.stdout.startswith("Instance Type,Accelerator Type,Model Name,")
 
 
 @pytest.mark.parametrize("args", [["frobnicate"], ["list", "--format", "xml"], ["benchmark", "run", "--model", "m"]])

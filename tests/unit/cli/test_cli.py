@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 
+from profiles.cli.giq import PROFILE_TABLE_COLUMNS, amount_value
 from profiles.estimator.step_time import MODEL_VERSION
 from profiles.selection.cost import token_cost
 from profiles.store.points import GCLOUD_BENCHMARK_HEADER
@@ -19,19 +20,19 @@ LLAMA70 = "meta-llama/Llama-3.3-70B-Instruct"
 
 def test_done_when_list_csv_rows_meet_the_target_sorted_by_cost_and_recomputable():
     r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100",
-                "--format", "csv")
+                "--format", "csv", "--show-extras")
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert rows, "expected at least one qualifying profile"
     costs = []
-    priced = [row for row in rows if row["$/h"] != "N/A"]
+    priced = [row for row in rows if row["Instance $/h"] != ""]
     assert priced and all(row["Cost/M Output Tokens"] == "N/A" for row in rows[len(priced):]), "unpriced rows sort last"
     for row in priced:
-        assert float(row["NTPOT(ms)"]) <= 100
+        assert float(row["NTPOT (ms)"]) <= 100
         out_tps, in_tps = float(row["Output Tokens/s"]), float(row["Input Tokens/s"])
-        recomputed = token_cost(float(row["$/h"]), out_tps, in_tps)
-        # printed tokens/s are rounded to whole tokens (relative error <= 0.5/value), costs to 3 decimals
-        slack = 0.5 / out_tps + 0.5 / in_tps
+        recomputed = token_cost(float(row["Instance $/h"]), out_tps, in_tps)
+        # printed tokens/s carry 6 significant digits, costs 3 decimals
+        slack = 1e-5
         for kind, printed in (("output", row["Cost/M Output Tokens"]), ("input", row["Cost/M Input Tokens"])):
             value = getattr(recomputed, f"per_million_{kind}")
             assert abs(value - float(printed)) <= 0.0005 + value * slack, (kind, value, printed)
@@ -39,53 +40,65 @@ def test_done_when_list_csv_rows_meet_the_target_sorted_by_cost_and_recomputable
     assert costs == sorted(costs)
 
 
-def test_table_has_gclouds_columns_then_ours():
+def test_table_has_gclouds_columns_then_ours_with_show_extras():
     r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand")
-    header = r.stdout.splitlines()[0].split()
-    for column in ("Instance", "Accelerator", "NTPOT(ms)", "TTFT(ms)", "ITL(ms)", "$/h", "Source"):
-        assert column in header
-    assert r.stdout.index("NTPOT(ms)") < r.stdout.index("Model Server") < r.stdout.index("$/h") < r.stdout.index("Source")
+    header = re.split(r"\s{2,}", r.stdout.splitlines()[0])
+    assert tuple(header) == PROFILE_TABLE_COLUMNS  # GIQ's profile printer: 16 columns, same labels, same order
+    r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--show-extras")
+    header = re.split(r"\s{2,}", r.stdout.splitlines()[0])
+    assert tuple(header) == PROFILE_TABLE_COLUMNS + ("$/h", "Input Tokens/s", "Precision", "Workload", "Source", "Deployable")
 
 
 def test_json_and_yaml_carry_provenance_and_na_as_null():
     r = run_cli("list", "--format", "json", "--pricing-model", "on-demand")
     records = json.loads(r.stdout)
-    assert all(rec["provenance"] in ("published", "estimated") and rec["source"] for rec in records)
-    assert {rec["provenance"] for rec in records} == {"published", "estimated"}
-    assert any(rec["costPerMillionOutputTokens"] is None for rec in records)  # H200/B200: no published price
+    ext = [rec["extension"] for rec in records]
+    assert all(e["provenance"] in ("published", "estimated") and e["source"] for e in ext)
+    assert {e["provenance"] for e in ext} == {"published", "estimated"}
+    assert any("cost" not in rec["performanceStats"][0] for rec in records)  # H200/B200: no published price
     docs = list(yaml.safe_load_all(run_cli("list", "--format", "yaml", "--model", LLAMA70).stdout))
-    assert {d["model"] for d in docs} == {LLAMA70}
+    assert {d["modelServerInfo"]["model"] for d in docs} == {LLAMA70}
 
 
 def test_ratio_flag_changes_costs():
     base = json.loads(run_cli("list", "--model", LLAMA70, "--format", "json", "--pricing-model", "on-demand").stdout)
     two = json.loads(run_cli("list", "--model", LLAMA70, "--format", "json", "--pricing-model", "on-demand",
                              "--output-input-cost-ratio", "2").stdout)
-    by_id = {(r["sourceId"], r["instanceType"]): r["costPerMillionOutputTokens"] for r in base}
-    priced = [r for r in two if r["costPerMillionOutputTokens"] is not None]
-    assert priced and all(r["costPerMillionOutputTokens"] < by_id[(r["sourceId"], r["instanceType"])] for r in priced)
+    def out_cost(r):
+        cost = r["performanceStats"][0].get("cost")
+        return amount_value(cost[0]["costPerMillionOutputTokens"]) if cost else None
+
+    by_id = {(r["extension"].get("sourceId"), r["instanceType"]): out_cost(r) for r in base}
+    priced = [r for r in two if out_cost(r) is not None]
+    assert priced and all(out_cost(r) < by_id[(r["extension"].get("sourceId"), r["instanceType"])] for r in priced)
+    assert all(r["performanceStats"][0]["cost"][0]["outputInputCostRatio"] == 2 for r in priced)
 
 
 def test_benchmarks_list_csv_header_and_rows():
     r = run_cli("benchmarks", "list", "--model", LLAMA70, "--model-server", "nim", "--pricing-model", "on-demand")
     assert r.returncode == 0
-    lines = r.stdout.splitlines()
-    assert lines[0].startswith(",".join(GCLOUD_BENCHMARK_HEADER) + ",")
-    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert r.stdout.splitlines()[0] == ",".join(GCLOUD_BENCHMARK_HEADER)  # gcloud's 17 columns exactly
+    extras = run_cli("benchmarks", "list", "--model", LLAMA70, "--model-server", "nim", "--pricing-model", "on-demand",
+                     "--show-extras")
+    assert extras.stdout.splitlines()[0].startswith(",".join(GCLOUD_BENCHMARK_HEADER) + ",")
+    rows = list(csv.DictReader(io.StringIO(extras.stdout)))
     assert [row["Source Id"] for row in rows] == ["N01", "N03", "N05"]
 
 
 def test_models_servers_and_versions():
     models = run_cli("models", "list").stdout.splitlines()
-    assert models[0] == "Model" and LLAMA70 in models
+    assert models[0] == "Supported models:" and f"-  {LLAMA70}" in models  # gcloud's Display
+    assert LLAMA70 in json.loads(run_cli("models", "list", "--format", "json").stdout)
     catalog = run_cli("models", "list", "--catalog", "--format", "csv").stdout
     assert "openai/gpt-oss-20b" in catalog and "google/gemma-4-31B-it" in catalog
-    assert run_cli("model-servers", "list", "--model", LLAMA70).stdout.split() == ["nim", "tensorrt-llm", "vllm"]  # vllm: estimated
-    assert run_cli("model-server-versions", "list", "--model", LLAMA70, "--model-server", "nim").stdout.split() == ["1.8.0"]
+    servers = run_cli("model-servers", "list", "--model", LLAMA70).stdout.splitlines()
+    assert servers == ["Supported model servers:", "-  nim", "-  tensorrt-llm", "-  vllm"]  # vllm: estimated
+    versions = run_cli("model-server-versions", "list", "--model", LLAMA70, "--model-server", "nim", "--format", "value")
+    assert versions.stdout.split() == ["1.8.0"]
 
 
 def test_catalog_model_answers_from_estimated_profiles():
-    r = run_cli("list", "--model", "Qwen/Qwen3-32B")  # no published row: the estimated curves answer
+    r = run_cli("list", "--model", "Qwen/Qwen3-32B", "--show-extras")  # no published row: the estimated curves answer
     assert r.returncode == 0 and f"estimated:{MODEL_VERSION}-r" in r.stdout
     r = run_cli("list", "--model", LLAMA70, "--model-server", "sglang")  # sglang exists, but not for this model
     assert r.returncode == 2 and "allowed: nim, tensorrt-llm, vllm" in r.stderr
@@ -110,17 +123,19 @@ def test_measured_profiles_dir_changes_the_answer(tmp_path):
     store_dir(tmp_path, mine)
     r = run_cli("list", "--model", LLAMA70, "--pricing-model", "on-demand", "--target-ntpot-milliseconds", "100",
                 "--format", "json", "--profiles-dir", str(tmp_path))
-    first = json.loads(r.stdout)[0]
+    first = json.loads(r.stdout)[0]["extension"]
     assert (first["provenance"], first["sourceId"]) == ("measured", "r16")
     env = run_cli("list", "--model", LLAMA70, "--format", "json", env={"GKE_INFERENCE_PROFILES_DIR": str(tmp_path)})
-    assert any(rec["provenance"] == "measured" for rec in json.loads(env.stdout))
+    assert any(rec["extension"]["provenance"] == "measured" for rec in json.loads(env.stdout))
 
 
 def test_workload_flags():
     r = run_cli("list", "--use-case", "chatbot", "--format", "json")
-    assert {rec["useCase"] for rec in json.loads(r.stdout)} == {"Chatbot (ShareGPT)"}
+    assert {rec["workloadSpec"]["useCase"] for rec in json.loads(r.stdout)} == {"Chatbot (ShareGPT)"}
     r = run_cli("list", "--target-input-length", "5000", "--target-output-length", "500", "--format", "json")
-    assert {(rec["averageInputLength"], rec["averageOutputLength"]) for rec in json.loads(r.stdout)} == {(5000, 500)}
+    specs = {(rec["workloadSpec"]["averageInputLength"], rec["workloadSpec"]["averageOutputLength"])
+             for rec in json.loads(r.stdout)}
+    assert specs == {(5000, 500)}
 
 
 @pytest.mark.parametrize("args,fragment", [
@@ -131,10 +146,16 @@ def test_workload_flags():
     (["list", "--accelerator-type", "nvidia-h100"], "closest: nvidia-h100-80gb"),
     (["list", "--region", "mars-1"], "--region: unknown value 'mars-1'"),
     (["list", "--target-input-length", "100"], "only works alongside"),
-    (["list", "--format", "xml"], "allowed: table, csv, json, yaml"),
+    (["list", "--format", "xml"], "format [xml] is not supported"),
+    (["list", "--format", "table[box](instanceType)"], "printer attribute [box] is not supported"),
+    (["list", "--format", "value(name.basename())"], "transform basename() is not supported"),
+    (["list", "--filter", "acceleratorType:(nvidia"], "--filter"),
+    (["list", "--filter", "nvidia-l4"], "global restrictions"),
+    (["list", "--uri"], "--uri is not supported"),
+    (["list", "--limit", "0"], "must be greater than 0"),
     (["list", "--use-case", "poetry"], "allowed: Advanced Customer Support"),
     (["list", "--model-server", "tgi"], "--model-server: unknown value 'tgi'"),
-    (["list", "--model", LLAMA70, "--model-server-version", "9.9"], "--model-server-version: unknown value '9.9'"),
+    (["list", "--model", LLAMA70, "--model-server-version", "9.9"], "unknown version '9.9'; known for this selection: 0.32.0"),
     (["benchmarks", "list", "--model", LLAMA70], "required: --model-server"),
     (["model-server-versions", "list", "--model", LLAMA70, "--model-server", "sglang"], "allowed: nim, tensorrt-llm, vllm"),
     (["models", "describe", "--model", "/nonexistent/config.json"], "no such file"),

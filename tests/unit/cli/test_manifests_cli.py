@@ -25,7 +25,8 @@ def test_output_path_writes_an_appliable_file(tmp_path):
 def test_all_output_is_reproducible_with_source_date_epoch():
     first, second = run_cli(*SEED, env=EPOCH), run_cli(*SEED, env=EPOCH)
     assert first.returncode == 0 and first.stdout == second.stdout
-    assert first.stdout.startswith("# Generated on 2026-11-18 using: gke-inference")
+    assert first.stdout.startswith("---\n") and "\n---\n# Generated on 2026-11-18 using: gke-inference" in first.stdout
+    assert first.stdout.splitlines()[-1].startswith("# ")  # gcloud appends the comments after the manifests
     deployment = next(d for d in yaml.safe_load_all(first.stdout) if d and d["kind"] == "Deployment")
     assert deployment["metadata"]["annotations"]["gke-inference.dev/version"].startswith("Generated on 2026-11-18")
 

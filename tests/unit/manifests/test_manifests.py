@@ -251,7 +251,7 @@ def test_rendering_is_deterministic_and_outputs_are_separate():
     lines = comments(plan, opts, size_pod(plan, opts.source), date)
     text = render(objects, lines, "all")
     assert text == render(*case_objects("tpu-gcs-seed002")[2:], lines, "all")
-    assert text.startswith(f"# Generated on {date} using: gke-inference")
+    assert f"\n---\n# Generated on {date} using: gke-inference" in text and text.startswith("---\n")  # comments last
     manifest = render(objects, lines, "manifest")
     assert "#" not in "".join(line[:1] for line in manifest.splitlines())  # gcloud's quirk fixed: no comments
     assert list(yaml.safe_load_all(manifest)) == objects
