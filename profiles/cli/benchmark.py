@@ -71,6 +71,8 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics-url", help="Prometheus endpoint to scrape per stage (vLLM: <endpoint>/metrics)")
     p.add_argument("--tokenizer", metavar="PATH", help="local tokenizer.json (or model dir) instead of the server's /tokenize")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=positive(int), default=1,
+                   help="load-generator processes sharing each stage's schedule (default 1; one per spare core)")
     p.add_argument("--sweep-points", type=positive(int), default=8, help="stages of --sweep auto (default 8)")
     p.add_argument("--probe-requests", type=positive(int), default=64, help="burst size of the saturation probe (default 64)")
     p.add_argument("--request-timeout", type=duration, default=600.0, help="per request (default 600s); late ones count as timed out")
@@ -172,7 +174,7 @@ def _config(args: argparse.Namespace) -> RunConfig:
                      concurrencies=args.concurrency or (), sweep_auto=args.sweep == "auto", sweep_points=args.sweep_points,
                      probe_requests=args.probe_requests, duration_s=args.duration, warmup_s=args.warmup,
                      num_prompts=args.num_prompts,
-                     seed=args.seed, tokenizer=args.tokenizer, server_setup=setup)
+                     seed=args.seed, tokenizer=args.tokenizer, server_setup=setup, workers=args.workers)
 
 
 def _out_dirs(args: argparse.Namespace) -> tuple[Path, Path | None]:

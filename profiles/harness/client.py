@@ -69,8 +69,11 @@ class LoadClient(httpx.AsyncClient):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.streams = StreamPool(keepalive_s=2.0)
+        self.workers = None  # a profiles.harness.workers.WorkerPool when the load is spread over processes
 
     async def aclose(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
         await self.streams.aclose()
         await super().aclose()
 

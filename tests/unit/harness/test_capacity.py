@@ -243,3 +243,29 @@ def test_a_measured_curve_with_its_setup_is_deployable(tmp_path):
     reasons = "; ".join(reference_reasons(default_catalog(), bare))
     assert "max-num-seqs, max-num-batched-tokens not stated" in reasons and "replicas not stated" in reasons
     assert bare.kv_cache_dtype == "auto"  # still read from the server
+
+
+def test_workers_share_one_seeded_schedule_and_merge_results(tmp_path):
+    """--workers 2 sends the very schedule one process sends (same offsets, prompts, lengths), merged in order;
+    a concurrency stage splits its in-flight count over the workers."""
+    from tests.support.cli import run_cli
+
+    def run(workers: int) -> list[dict]:
+        with capacity.FastServer() as server:
+            proc = run_cli("benchmark", "run", "--endpoint", server.url, "--model", "m", "--request-rates", "50",
+                           "--num-prompts", "40", "--concurrency", "3", "--duration", "0.5", "--warmup", "0",
+                           "--dataset", "sharegpt-like", "--no-plot", "--seed", "7", "--workers", str(workers),
+                           "--output", str(tmp_path / f"w{workers}"))
+        assert proc.returncode == 0, proc.stderr
+        return [json.loads(line) for line in (tmp_path / f"w{workers}" / "requests.jsonl").read_text().splitlines()]
+
+    one, two = run(1), run(2)
+    for records in (one, two):
+        assert all(r["status"] == "ok" for r in records)
+        assert [r["index"] for r in records if r["stage"] == 1] == list(range(40))
+    rate1, rate2 = ([r for r in rs if r["stage"] == 1] for rs in (one, two))
+    offsets = [[r["scheduled"] - rs[0]["scheduled"] for r in rs] for rs in (rate1, rate2)]
+    assert offsets[0] == pytest.approx(offsets[1], abs=1e-9)
+    assert [(r["input_length"], r["output_length"]) for r in rate1] == [(r["input_length"], r["output_length"]) for r in rate2]
+    conc = sorted(r["index"] for r in two if r["stage"] == 2)
+    assert conc == sorted(set(conc)) and len(conc) >= 6  # unique indices across both workers
