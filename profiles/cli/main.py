@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from profiles.checks import one_line
 from profiles.cli.args import Parser
 from profiles.errors import UsageError
 
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(command if command in COMMANDS else None).parse_args(argv)
         out = args.run(args)
     except UsageError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        print(f"ERROR: {one_line(exc)}", file=sys.stderr)  # one line whatever the input held
         return 2
     except BrokenPipeError:  # `| head` closed the pipe: not an error
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiles import checks
 from profiles.catalog.catalog import PRICING_MODELS
 from profiles.cli.args import choice, positive, store_flags, use_case_flag, verbs
 from profiles.cli.printers import Output
@@ -29,7 +30,8 @@ def add_manifests(command: argparse.ArgumentParser) -> None:
     p.add_argument("--model-server", default="vllm", help="vllm (the only server with a pinned image)")
     p.add_argument("--model-server-version", default="latest", help="profile version to follow (default latest)")
     p.add_argument("--accelerator-type", required=True)
-    p.add_argument("--namespace", default="default")
+    p.add_argument("--namespace", default="default", help="DNS-1123 label; system namespaces need --allow-system-namespace")
+    p.add_argument("--allow-system-namespace", action="store_true", help="allow kube-system and other system namespaces")
     for name in ("ntpot", "ttft", "itl"):
         p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS",
                        help=f"HPA keeps p50 {name.upper()} below this; no HPA when no profile point meets it")
@@ -69,6 +71,10 @@ def write_output_path(path: Path, text: str) -> None:
 
 def manifests_create(args: argparse.Namespace) -> Output:
     from profiles.store.store import ProfileStore  # pandas: only when the verb runs
+
+    checks.namespace(args.namespace, "--namespace", args.allow_system_namespace)
+    if args.name is not None:
+        checks.dns_label(args.name, "--name")
 
     targets = Targets(ntpot_ms=args.target_ntpot_milliseconds, ttft_ms=args.target_ttft_milliseconds,
                       itl_ms=args.target_itl_milliseconds)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from profiles.checks import dns_label
 from profiles.errors import UsageError
 from profiles.gke.adapter import metric_name
 from profiles.manifests.pod import PodSizing, pod_annotations, pod_spec
@@ -164,8 +165,9 @@ def horizontal_pod_autoscaler(serving: ServingPlan, opts: ManifestOptions, name:
 def resolve(serving: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
     """Options with the default name filled in and checked."""
     name = opts.name or default_name(serving)
-    if slug(name) != name:
-        raise UsageError(f"name: '{name}' is not a DNS-1123 label (lower-case letters, digits, '-')")
+    dns_label(name, "name")
+    if isinstance(opts.namespace, str):  # a Pulumi Output passes through; the stack config checked it
+        dns_label(opts.namespace, "namespace")
     if opts.surge < 0:
         raise UsageError(f"--surge: {opts.surge} must be >= 0")
     return replace(opts, name=name)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from profiles import __version__
+from profiles.checks import one_line
 from profiles.errors import UsageError
 from profiles.manifests.objects import ManifestOptions
 from profiles.manifests.pod import PodSizing
@@ -82,7 +83,7 @@ def render(objects: Sequence[dict], comment_lines: Sequence[str], output: str = 
     """`manifest`: YAML only; `comments`: comments only; `all`: comments as a header, then the YAML."""
     if output not in OUTPUTS:
         raise UsageError(f"--output: unknown value '{output}'; allowed: {', '.join(OUTPUTS)}")
-    header = "".join(f"# {line}\n" for line in comment_lines)
+    header = "".join(f"# {one_line(line)}\n" for line in comment_lines)  # text from flags and profile files: one line each
     body = "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, width=120) for obj in objects)
     if output == "comments":
         return header

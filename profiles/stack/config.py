@@ -9,11 +9,11 @@ validated here because Pulumi.yaml can only declare scalar and array types.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from profiles import checks
 from profiles.catalog.catalog import PRICING_MODELS, default_catalog
 from profiles.catalog.workload import SHAREGPT, USE_CASES
 from profiles.errors import UsageError, closest
@@ -25,10 +25,21 @@ NS = "gke-inference:"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 CAPACITY = r"^(on-demand|spot|flex-start|reservation:[a-z]([-a-z0-9]{0,61}[a-z0-9])?)$"
 SECRET_KEYS = ("hfToken",)
+MAX_REPLICAS = 1000  # bounded counts: a typo such as 1000000 is refused, not planned
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_REPLICAS)]
+TargetMs = Annotated[int, Field(gt=0, le=3_600_000)]  # at most an hour
+PositiveFloat = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]  # finite: NaN and inf are refused
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check(check, value):  # noqa: ANN001, ANN202 - a checks.* function as a pydantic validator
+    try:
+        return check(value, "")
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix(": ")) from None
 
 
 class Cluster(_Strict):
@@ -46,6 +57,16 @@ class ModelSourceConfig(_Strict):
     bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
     path: str = ""
     create: bool = False  # create the bucket (else it must exist)
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check(checks.bucket_name, value)
+
+    @field_validator("path")
+    @classmethod
+    def _object_path(cls, value: str) -> str:
+        return _check(checks.object_path, value)
 
     @model_validator(mode="after")
     def _bucket_for_gcs(self) -> ModelSourceConfig:
@@ -74,13 +95,14 @@ class StackConfig(_Strict):
     modelServer: Literal[tuple(SERVERS)] = VLLM.name  # type: ignore[valid-type]
     modelServerVersion: str = "latest"
     acceleratorType: str | None = None  # None: auto-select the cheapest profiled accelerator
-    targetNtpotMs: PositiveInt | None = None
-    targetTtftMs: PositiveInt | None = None
-    targetItlMs: PositiveInt | None = None
+    targetNtpotMs: TargetMs | None = None
+    targetTtftMs: TargetMs | None = None
+    targetItlMs: TargetMs | None = None
     targetCostPerMillionOutputTokens: PositiveFloat | None = None
     useCase: Literal[USE_CASES] = SHAREGPT.use_case  # type: ignore[valid-type]  # profiles compete within this workload only
     pricingModel: Literal[PRICING_MODELS] = "spot"  # type: ignore[valid-type]
     namespace: str = Field("default", pattern=DNS_LABEL)
+    allowSystemNamespace: bool = False  # allow kube-system and the other namespaces of checks.SYSTEM_NAMESPACES
     cluster: Cluster = Cluster()
     capacity: str | None = Field(None, pattern=CAPACITY)  # None: spot for pricingModel spot, else on-demand
     modelSource: ModelSourceConfig = ModelSourceConfig()
@@ -112,6 +134,12 @@ class StackConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _not_a_system_namespace(self) -> StackConfig:
+        if self.namespace in checks.SYSTEM_NAMESPACES and not self.allowSystemNamespace:
+            raise ValueError(f"namespace {self.namespace} is a system namespace; pick your own (or set allowSystemNamespace: true)")
+        return self
+
+    @model_validator(mode="after")
     def _capacity_matches_pricing(self) -> StackConfig:
         spot_nodes, spot_prices = self.node_capacity == "spot", self.pricingModel == "spot"
         if spot_nodes != spot_prices:
@@ -133,12 +161,13 @@ class GcpConfig(_Strict):
 def _message(source: str, exc: ValidationError, ns: str = NS) -> str:
     parts = []
     for err in exc.errors():
-        key = ns + ".".join(str(p) for p in err["loc"]) if err["loc"] else ns.rstrip(":")
+        key = checks.shown(ns + ".".join(str(p) for p in err["loc"]), 120) if err["loc"] else ns.rstrip(":")
         value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" value {value!r}:"
-        text = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            text = "unknown key"
+        secret = any(str(p) in SECRET_KEYS for p in err["loc"])
+        shown = "" if isinstance(value, dict | list) or secret else f" value {checks.shown(repr(value))}:"
+        text = checks.one_line(err["msg"].removeprefix("Value error, "), 300)
+        if err["type"] == "extra_forbidden":  # never echo the value: a misspelt secret key would print the secret
+            text, shown = "unknown key", ""
         parts.append(f"{key}:{shown} {text}")
     return f"{source}: " + "; ".join(parts)
 
@@ -167,10 +196,12 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in path.parent.glob("Pulumi.*.yaml"))
         raise UsageError(f"STACK: no stack file '{path.name}'; stacks: {', '.join(stacks)}")
-    try:
-        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    document = checks.load_yaml(checks.read_text(path, path.name, limit=1024 * 1024), path.name)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise UsageError(f"{path.name}: must be a map with a config: key (found a {type(document).__name__})")
+    config = document.get("config") or {}
     if not isinstance(config, dict):
         raise UsageError(f"{path.name}: config: must be a map of keys to values")
     return config
