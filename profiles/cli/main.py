@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from profiles.checks import one_line
 from profiles.cli.args import Parser
-from profiles.errors import UsageError
+from profiles.errors import Stopped, UsageError
 
 COMMANDS = {  # name: (module under profiles.cli, help), in gcloud's order
     "models": ("models", "models with profiles"),
@@ -47,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"ERROR: {one_line(exc)}", file=sys.stderr)  # one line whatever the input held
         return 2
+    except Stopped as exc:  # ended early, having written what it measured
+        sys.stdout.write(exc.text)
+        print(f"ERROR: {one_line(exc)}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:  # Ctrl-C outside a benchmark run's own handler: no traceback
+        print("ERROR: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `| head` closed the pipe: not an error
         return 0
     sys.stdout.write(out.text)
