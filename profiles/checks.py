@@ -108,6 +108,8 @@ def regular_file(path: Path, key: str, limit: int = MAX_FILE_BYTES) -> Path:
         info = path.stat()
     except OSError as exc:
         raise UsageError(f"{key}: cannot read '{shown(path, 200)}' ({exc.strerror})") from None
+    except ValueError:  # an embedded NUL byte
+        raise UsageError(f"{key}: '{shown(path, 200)}' is not a valid path") from None
     if not stat.S_ISREG(info.st_mode):
         raise UsageError(f"{key}: '{shown(path, 200)}' is not a regular file")
     if info.st_size > limit:

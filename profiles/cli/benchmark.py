@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from profiles import checks
 from profiles.catalog.catalog import default_catalog
 from profiles.catalog.workload import SHAREGPT, fixed, from_jsonl
-from profiles.cli.args import choice, positive, verbs
+from profiles.cli.args import bounded_int, buffer, choice, positive, verbs
 from profiles.cli.printers import Output, table
 from profiles.errors import Stopped, UsageError
 from profiles.selection.ranking import Targets
@@ -72,7 +72,7 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
     p.add_argument("--output-length", type=positive(int), metavar="TOKENS", help="fixed output length (with --input-length)")
     p.add_argument("--metrics-url", help="Prometheus endpoint to scrape per stage (vLLM: <endpoint>/metrics)")
     p.add_argument("--tokenizer", metavar="PATH", help="local tokenizer.json (or model dir) instead of the server's /tokenize")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0)
     p.add_argument("--sweep-points", type=positive(int), default=8, help="stages of --sweep auto (default 8)")
     p.add_argument("--probe-requests", type=positive(int), default=64, help="burst size of the saturation probe (default 64)")
     p.add_argument("--request-timeout", type=duration, default=600.0, help="per request (default 600s); late ones count as timed out")
@@ -85,7 +85,7 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
     p.add_argument("--model-server", default="vllm")
     for name in ("ntpot", "ttft", "itl"):
         p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS", help=f"p50 {name.upper()} target")
-    p.add_argument("--hpa-buffer", type=float, default=0.2)
+    p.add_argument("--hpa-buffer", type=buffer, default=0.2)
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     p.set_defaults(run=benchmark_run)
 

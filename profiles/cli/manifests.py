@@ -7,7 +7,7 @@ from pathlib import Path
 
 from profiles import checks
 from profiles.catalog.catalog import PRICING_MODELS
-from profiles.cli.args import choice, positive, store_flags, use_case_flag, verbs
+from profiles.cli.args import MAX_REPLICAS, bounded_int, buffer, choice, positive, store_flags, use_case_flag, verbs
 from profiles.cli.printers import Output
 from profiles.errors import UsageError
 from profiles.files import write_atomically
@@ -45,13 +45,14 @@ def add_manifests(command: argparse.ArgumentParser) -> None:
     p.add_argument("--max-model-len", type=positive(int), help="context cap (default min(model context, 8192))")
     p.add_argument("--autopilot", action="store_true", help="Autopilot cluster: no unlimited GCS FUSE sidecar annotations")
     p.add_argument("--spot", action="store_true", help="schedule on Spot capacity (nodeSelector + toleration)")
-    p.add_argument("--surge", type=int, default=0, help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
+    p.add_argument("--surge", type=bounded_int(0, 100), default=0,
+                   help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
     p.add_argument("--pricing-model", type=choice(PRICING_MODELS), default="spot", help="prices used to rank profiles")
     p.add_argument("--hpa-metric", type=choice(hpa_metric_names()), default=VLLM.default_hpa_metric)
-    p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER)
+    p.add_argument("--hpa-buffer", type=buffer, default=DEFAULT_BUFFER)
     p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS: initial replicas")
-    p.add_argument("--min-replicas", type=positive(int), default=1)
-    p.add_argument("--max-replicas", type=positive(int))
+    p.add_argument("--min-replicas", type=positive(int, MAX_REPLICAS), default=1)
+    p.add_argument("--max-replicas", type=positive(int, MAX_REPLICAS))
     store_flags(p)
     p.set_defaults(run=manifests_create)
 
