@@ -198,3 +198,28 @@ def http_url(url: str, key: str) -> str:
     if port == 0:
         raise UsageError(f"{key}: value '{shown(safe, 200)}' has port 0")
     return url
+
+
+def cidr(value: str, key: str) -> str:
+    """An IPv4/IPv6 network in CIDR notation, written canonically (10.0.0.1/8 -> 10.0.0.0/8)."""
+    import ipaddress
+
+    text = str(value).strip()
+    try:
+        if "/" not in text:
+            raise ValueError(text)
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise UsageError(f"{key}: value '{shown(value)}' is not a CIDR range such as 10.0.0.0/8") from None
+
+
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def label(text: str, key: str) -> tuple[str, str]:
+    """KEY=VALUE as a Kubernetes label selector term."""
+    name, sep, value = str(text).partition("=")
+    if not sep or not LABEL_KEY.match(name) or not LABEL_VALUE.match(value):
+        raise UsageError(f"{key}: value '{shown(text)}' is not a label KEY=VALUE (Kubernetes label syntax)")
+    return name, value

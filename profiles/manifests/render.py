@@ -73,6 +73,16 @@ def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date:
     else:
         lines.append(f"Before applying, store the Hugging Face token: kubectl create secret generic {HF_SECRET} "
                      f"--from-literal={HF_SECRET_KEY}=HF_TOKEN --namespace {ns}")
+    if opts.exposure.api_key_secret:
+        lines.append(f"Before applying, create the API key clients must send (Authorization: Bearer KEY): kubectl create secret "
+                     f"generic {opts.exposure.api_key_secret} --from-literal=api-key=$(openssl rand -hex 32) --namespace {ns}")
+    lines.append("NetworkPolicy: port open to pods of this namespace and Managed Prometheus"
+                 + (f"; also namespaces {', '.join(opts.exposure.namespaces)}" if opts.exposure.namespaces else "")
+                 + (f"; also pods labelled {', '.join(f'{k}={v}' for k, v in opts.exposure.pod_labels)}"
+                    if opts.exposure.pod_labels else "")
+                 + (f"; also {', '.join(opts.exposure.cidrs)}" if opts.exposure.cidrs else "")
+                 + (f"; load balancer from {', '.join(opts.exposure.load_balancer_source_ranges)}"
+                    if opts.service_type != "ClusterIP" else ""))
     if serving.platform == "tpu":
         lines.append(f"XLA compile cache: one emptyDir per pod ({serving.server.compile_cache_env}), so replicas never write one path "
                      "concurrently; each new pod compiles once.")

@@ -17,7 +17,7 @@ from profiles import checks
 from profiles.catalog.catalog import PRICING_MODELS, default_catalog
 from profiles.catalog.workload import SHAREGPT, USE_CASES
 from profiles.errors import UsageError, closest
-from profiles.manifests.objects import SERVICE_TYPES
+from profiles.manifests.objects import SERVICE_TYPES, Exposure
 from profiles.serving.servers import SERVERS, hpa_metric_names
 from profiles.serving.servers.vllm import VLLM
 
@@ -90,6 +90,36 @@ class Autoscaling(_Strict):
         return self
 
 
+class ExposureConfig(_Strict):
+    """Who may reach the server (issue #17): NetworkPolicy peers beyond the serving namespace and Prometheus, a
+    LoadBalancer's source ranges (required for serviceType LoadBalancer / InternalLoadBalancer), an API key Secret."""
+
+    allowNamespaces: list[str] = Field([], max_length=50)
+    allowPodLabels: dict[str, str] = Field({}, max_length=20)
+    allowCidrs: list[str] = Field([], max_length=50)
+    loadBalancerSourceRanges: list[str] = Field([], max_length=50)
+    apiKeySecret: str | None = Field(None, pattern=DNS_LABEL)
+
+    @field_validator("allowNamespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str]) -> list[str]:
+        return [_check(checks.dns_label, v) for v in value]
+
+    @field_validator("allowPodLabels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return dict(_check(checks.label, f"{k}={v}") for k, v in value.items())
+
+    @field_validator("allowCidrs", "loadBalancerSourceRanges")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        return [_check(checks.cidr, v) for v in value]
+
+    def spec(self) -> Exposure:
+        return Exposure(tuple(self.allowNamespaces), tuple(self.allowPodLabels.items()), tuple(self.allowCidrs),
+                        tuple(self.loadBalancerSourceRanges), self.apiKeySecret or "")
+
+
 class StackConfig(_Strict):
     model: str
     modelServer: Literal[tuple(SERVERS)] = VLLM.name  # type: ignore[valid-type]
@@ -108,6 +138,7 @@ class StackConfig(_Strict):
     modelSource: ModelSourceConfig = ModelSourceConfig()
     autoscaling: Autoscaling = Autoscaling()
     serviceType: Literal[SERVICE_TYPES] = "ClusterIP"  # type: ignore[valid-type]
+    exposure: ExposureConfig = ExposureConfig()
     profilesDirs: list[str] = []  # extra profile directories (measured curves) read before the shipped ones
     enableApis: bool = True  # enable container, storage and monitoring APIs (false: they are already enabled)
     hfToken: Any = None  # a Pulumi secret; never read here
@@ -132,6 +163,12 @@ class StackConfig(_Strict):
         if value is not None and value not in accelerators:
             raise ValueError(f"not a GKE accelerator label; allowed: {', '.join(accelerators)}")
         return value
+
+    @model_validator(mode="after")
+    def _load_balancer_ranges(self) -> StackConfig:
+        if self.serviceType != "ClusterIP" and not self.exposure.loadBalancerSourceRanges:
+            raise ValueError(f"serviceType {self.serviceType} needs exposure.loadBalancerSourceRanges (CIDRs that may connect)")
+        return self
 
     @model_validator(mode="after")
     def _not_a_system_namespace(self) -> StackConfig:

@@ -8,7 +8,7 @@ import yaml
 from profiles.stack.config import StackConfig
 from tests.support.cli import ROOT
 
-UNDECLARABLE = {"cluster", "modelSource", "autoscaling", "targetCostPerMillionOutputTokens"}  # objects and floats
+UNDECLARABLE = {"cluster", "modelSource", "autoscaling", "exposure", "targetCostPerMillionOutputTokens"}  # objects and floats
 PULUMI_TYPES = {"string", "integer", "boolean", "array"}
 
 
