@@ -40,7 +40,7 @@ def shown(value: object, limit: int = 80) -> str:
 
 
 def dns_label(value: str, key: str) -> str:
-    if not isinstance(value, str) or not DNS_LABEL.match(value):
+    if not isinstance(value, str) or not DNS_LABEL.fullmatch(value):
         raise UsageError(f"{key}: value '{shown(value)}' is not a DNS-1123 label (1-63 lower-case letters, digits or '-', "
                          "starting and ending with a letter or digit)")
     return value
@@ -57,8 +57,8 @@ def namespace(value: str, key: str = "--namespace", allow_system: bool = False) 
 
 def bucket_name(value: str, key: str) -> str:
     """A GCS bucket name (cloud.google.com/storage/docs/buckets#naming)."""
-    ok = isinstance(value, str) and bool(BUCKET.match(value)) and ".." not in value and not value.startswith("goog")
-    ok = ok and "google" not in value and not re.match(r"^\d+\.\d+\.\d+\.\d+$", value)
+    ok = isinstance(value, str) and bool(BUCKET.fullmatch(value)) and ".." not in value and not value.startswith("goog")
+    ok = ok and "google" not in value and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value)
     ok = ok and all(1 <= len(part) <= 63 for part in value.split(".")) and (len(value) <= 63 or "." in value)
     if not ok:
         raise UsageError(f"{key}: value '{shown(value)}' is not a GCS bucket name (3-63 lower-case letters, digits, '-', '_' "
@@ -81,7 +81,7 @@ def object_path(value: str, key: str) -> str:
 
 def model_id(value: str, key: str = "--model") -> str:
     """A Hugging Face style id (org/name) as it may appear in labels, comments and URLs."""
-    if not isinstance(value, str) or not MODEL_ID.match(value):
+    if not isinstance(value, str) or not MODEL_ID.fullmatch(value):
         raise UsageError(f"{key}: value '{shown(value)}' is not a model id (ORG/NAME of letters, digits, '.', '_' or '-')")
     return value
 
@@ -220,6 +220,6 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 def label(text: str, key: str) -> tuple[str, str]:
     """KEY=VALUE as a Kubernetes label selector term."""
     name, sep, value = str(text).partition("=")
-    if not sep or not LABEL_KEY.match(name) or not LABEL_VALUE.match(value):
+    if not sep or not LABEL_KEY.fullmatch(name) or not LABEL_VALUE.fullmatch(value):
         raise UsageError(f"{key}: value '{shown(text)}' is not a label KEY=VALUE (Kubernetes label syntax)")
     return name, value

@@ -68,3 +68,52 @@ def cli_vectors() -> list[list[str]]:
     vectors += [["benchmark", "run", "--model", "m", "--endpoint", "http://127.0.0.1:9", "--request-rates", "1",
                  "--metrics-url", url] for url in URLS]
     return vectors + EXTRA
+
+
+HOSTILE_VALUES = [float("nan"), float("inf"), float("-inf"), 1e309, -1, 0, 10**12, 10**30, "", " ", "x\ny: 1", "kube-system",
+                  "../..", "a,b", "a" * 5000, None, True, [], {}, [1, 2], {"a": 1}, "\x00", "é"]
+STACK_KEYS = {  # key path -> values tried (the hostile set unless given)
+    "model": None, "modelServer": None, "modelServerVersion": None, "acceleratorType": None, "targetNtpotMs": None,
+    "targetTtftMs": None, "targetItlMs": None, "targetCostPerMillionOutputTokens": None, "useCase": None,
+    "pricingModel": None, "namespace": None, "allowSystemNamespace": None, "capacity": None, "serviceType": None,
+    "profilesDirs": None, "enableApis": None, "cluster.mode": None, "cluster.name": None, "cluster.existing": None,
+    "cluster.releaseChannel": None, "cluster.systemMachineType": None, "modelSource.type": None, "modelSource.bucket": None,
+    "modelSource.path": None, "autoscaling.minReplicas": None, "autoscaling.maxReplicas": None, "autoscaling.metric": None,
+    "autoscaling.peakQps": None, "exposure.allowNamespaces": None, "exposure.allowPodLabels": None,
+    "exposure.allowCidrs": None, "exposure.loadBalancerSourceRanges": None, "exposure.apiKeySecret": None,
+    "hfTokn": None, "unknownKey": None,
+}
+
+
+def stack_vectors() -> list[dict]:
+    vectors = []
+    for path in STACK_KEYS:
+        for value in HOSTILE_VALUES:
+            config: dict = {"model": "meta-llama/Llama-3.1-8B"}
+            if path.startswith("modelSource.") and path != "modelSource.type":
+                config["modelSource"] = {"type": "gcs", "bucket": "my-bucket"}
+            node = config
+            *parents, leaf = path.split(".")
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[leaf] = value
+            vectors.append(config)
+    return vectors
+
+
+STACK_FILES = [  # whole Pulumi.<stack>.yaml texts
+    b"config:\n  a: &a [x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: [*b, *b, *b, *b, *b]\n",
+    b"config:\n  base: &b {x: 1}\n  other:\n    <<: *b\n",
+    b"config:\n  gke-inference:model: a\n  gke-inference:model: b\n",
+    b"- a\n- b\n", b"just text\n", b"42\n", b"config: [1]\n", b"config: 5\n", b"", b"---\n---\n", b"config:\n  a: [\n",
+    b"\xff\xfe\x00c\x00o\x00n", b"config: !!python/object/apply:os.system ['id']\n", b"config:\n  a: !!binary AAAA\n",
+    b"config:\n  gke-inference:model: meta-llama/Llama-3.1-8B\n  gke-inference:hfTokn: hf_SECRET\n",
+    b"config:\n  gke-inference:model: meta-llama/Llama-3.1-8B\n  gke-inference:namespace: kube-system\n",
+    b"config:\n  gke-inference:model: meta-llama/Llama-3.1-8B\n  gke-inference:autoscaling: {peakQps: .nan}\n",
+    b"config:\n  gke-inference:model: meta-llama/Llama-3.1-8B\n  gke-inference:autoscaling: {minReplicas: 1000000}\n",
+    b"config:\n  gke-inference:model: meta-llama/Llama-3.1-8B\n"
+    b"  gke-inference:modelSource: {type: gcs, bucket: b-1, path: 'a,o=allow_other'}\n",
+    b"[" * 5000 + b"]" * 5000 + b"\n", b"config:\n" + b"  k: " + b"x" * 2_000_000 + b"\n",
+]
+CSV_VALUES = ["nan", "inf", "-inf", "1e309", "-1", "0", "99999999999999999999", "abc", "", "x\ny", "a" * 20_000, "\x00",
+              "1e-320", "é", '"', "=cmd|' /C calc'!A0"]

@@ -50,6 +50,8 @@ def test_profile_text_never_becomes_an_object(tmp_path):
 @pytest.mark.parametrize("flags", [
     ["--namespace", "llm\napiVersion: v1\nkind: ConfigMap"],
     ["--namespace", "kube-system"],
+    ["--namespace", "llm\n"],
+    ["--name", "vllm\n"],
     ["--namespace", "LLM"],
     ["--namespace", "a" * 64],
     ["--name", "vllm\nkind: Secret"],
