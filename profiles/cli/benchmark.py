@@ -130,6 +130,7 @@ def _config(args: argparse.Namespace) -> RunConfig:
         raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
     if args.sweep and args.concurrency:
         raise UsageError("--sweep: 'auto' sweeps request rates; it cannot be combined with --concurrency")
+    checks.model_id(args.model, "--model")  # written into the profile and its file name
     checks.http_url(args.endpoint, "--endpoint")
     if args.metrics_url:
         checks.http_url(args.metrics_url, "--metrics-url")

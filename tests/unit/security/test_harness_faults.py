@@ -136,3 +136,14 @@ def test_a_second_run_never_replaces_the_first(tmp_path):
     assert (tmp_path / "out" / "profile.csv").read_bytes() == before
     assert stages_in(tmp_path / "out", "profile-2.csv") == ["stage1", "stage2", "stage3"]
     assert len(list(profiles.glob("measured-*.csv"))) == 2
+
+
+@pytest.mark.parametrize("flags", [["--model", "m\nkind: x"], ["--model", "../../etc/x"], ["--endpoint", "http://[::1"],
+                                   ["--endpoint", "http://127.0.0.1:99999"], ["--request-rates", "nan"],
+                                   ["--hpa-buffer", "inf"], ["--duration", "1e308"]])
+def test_bad_benchmark_flags_exit_2_before_sending(tmp_path, flags):
+    with FaultServer() as server:
+        argv = ["benchmark", "run", "--model", "m", "--endpoint", server.url, "--request-rates", "1", "--output", str(tmp_path / "o")]
+        run = run_cli(*argv, *flags)
+        assert run.returncode == 2 and one_error_line(run) and run.stderr.count("\n") == 1, run.stderr
+        assert not server.stage_requests and not (tmp_path / "o").exists()
