@@ -10,6 +10,15 @@ class UsageError(Exception):
     """Bad input from a flag, a stack config key or a data file; the message names key, value and what is allowed."""
 
 
+class Stopped(Exception):
+    """A command that ended early after writing what it had (a benchmark run interrupted by SIGINT/SIGTERM, or whose
+    server went away): the message says what was kept; `code` is the exit status (130, 143, 1); `text` goes to stdout."""
+
+    def __init__(self, message: str, code: int, text: str = ""):
+        super().__init__(message)
+        self.code, self.text = code, text
+
+
 def closest(value: str, allowed: Iterable[str], n: int = 3) -> list[str]:
     """Closest valid names for a misspelt value (case-insensitive)."""
     allowed = list(allowed)

@@ -248,7 +248,11 @@ class Catalog:
         if name in self.models:
             return self.models[name]
         path = Path(name)
-        if path.suffix == ".json" or path.is_dir() or path.is_file():
+        try:
+            local = path.suffix == ".json" or path.is_dir() or path.is_file()
+        except (OSError, ValueError):  # a name too long for a path, or with a NUL byte: not a local file
+            local = False
+        if local:
             if not path.exists():
                 raise UsageError(f"{key}: no such file '{name}'")
             return from_config_json(path)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from profiles import checks
 from profiles.errors import UsageError
 
 # Bytes per stored parameter, block scales included: mxfp4 = 4-bit values + one 8-bit scale per 32 (4.25 bits);
@@ -120,9 +121,7 @@ def from_config_json(path: Path) -> ModelSpec:
     """Build a ModelSpec from a Hugging Face config.json (a file, or a directory holding one)."""
     file = path / "config.json" if path.is_dir() else path
     try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--model: cannot read '{file}' ({exc.strerror})") from None
+        config = json.loads(checks.read_text(file, "--model", limit=16 * 1024 * 1024))
     except json.JSONDecodeError as exc:
         raise UsageError(f"--model: '{file}' is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(config, dict):

@@ -152,13 +152,14 @@ def from_jsonl(path: str) -> Workload:
     import json
     from pathlib import Path
 
+    from profiles import checks
     from profiles.errors import UsageError
 
     file = Path(path)
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UsageError(f"--dataset: cannot read '{path}' ({exc.strerror}); allowed: sharegpt-like or a .jsonl file") from None
+        lines = checks.read_text(file, "--dataset", limit=256 * 1024 * 1024).splitlines()
+    except UsageError as exc:
+        raise UsageError(f"{exc}; allowed: sharegpt-like or a .jsonl file") from None
     samples = []
     for number, line in enumerate(lines, 1):
         if not line.strip():

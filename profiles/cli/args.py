@@ -21,28 +21,69 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"({self.prog}) {message}")
 
 
-def positive(kind: type):
+MAX_INT, MAX_FLOAT = 10**9, 1e9  # every count and quantity flag is bounded (issue #17): no overflow further on
+MAX_REPLICAS = 1000
+
+
+def _plain(text: str) -> str:
+    """ASCII digits only: Python's int()/float() also take '1_0' and other scripts' digits."""
+    if not text.isascii() or "_" in text:
+        raise ValueError(text)
+    return text
+
+
+def positive(kind: type, high: float | None = None):
+    """A finite number > 0 and <= `high` (default MAX_INT / MAX_FLOAT)."""
+    high = high if high is not None else (MAX_INT if kind is int else MAX_FLOAT)
+
     def convert(text: str):
         try:
-            value = kind(text)
+            value = kind(_plain(text))
         except ValueError:
             raise argparse.ArgumentTypeError(f"value '{text}' is not a {'whole ' if kind is int else ''}number") from None
         if not math.isfinite(value):  # float() accepts nan and inf
             raise argparse.ArgumentTypeError(f"value '{text}' is not a finite number")
         if value <= 0:
             raise argparse.ArgumentTypeError(f"value '{text}' must be greater than 0")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"value '{text}' must be at most {high:g}")
         return value
     convert.__name__ = f"positive {kind.__name__}"
     return convert
 
 
+def bounded_int(low: int, high: int):
+    """A whole number in [low, high]."""
+    def convert(text: str) -> int:
+        try:
+            value = int(_plain(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"value '{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"value '{text}' is out of range; allowed: {low} to {high}")
+        return value
+    convert.__name__ = "whole number"
+    return convert
+
+
+def buffer(text: str) -> float:
+    """The HPA buffer: a finite share in [0, 0.9)."""
+    try:
+        value = float(_plain(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"value '{text}' is not a number; allowed: 0 <= x < 0.9") from None
+    if not (math.isfinite(value) and 0 <= value < 0.9):
+        raise argparse.ArgumentTypeError(f"value '{text}' is not in [0, 0.9)")
+    return value
+
+
 def fraction(text: str) -> float:
     """A share in (0, 1], such as vLLM's --gpu-memory-utilization."""
     try:
-        value = float(text)
+        value = float(_plain(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"value '{text}' is not a number; allowed: 0 < x <= 1") from None
-    if not 0 < value <= 1:
+    if not (math.isfinite(value) and 0 < value <= 1):
         raise argparse.ArgumentTypeError(f"value '{text}' is out of range; allowed: 0 < x <= 1")
     return value
 

@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from profiles import checks
 from profiles.catalog.catalog import default_catalog
 from profiles.catalog.workload import SHAREGPT, fixed, from_jsonl
-from profiles.cli.args import choice, positive, verbs
+from profiles.cli.args import bounded_int, buffer, choice, positive, verbs
 from profiles.cli.printers import Output, table
-from profiles.errors import UsageError
+from profiles.errors import Stopped, UsageError
 from profiles.selection.ranking import Targets
 from profiles.store.points import PRECISIONS
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # the harness (httpx, asyncio) loads only when `benchmark run
     from profiles.harness.run import RunConfig
 
 APIS = ("completions", "chat")
+GRACE_S = 10.0  # after SIGINT/SIGTERM, requests in flight get this long to finish
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 
@@ -70,7 +72,7 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
     p.add_argument("--output-length", type=positive(int), metavar="TOKENS", help="fixed output length (with --input-length)")
     p.add_argument("--metrics-url", help="Prometheus endpoint to scrape per stage (vLLM: <endpoint>/metrics)")
     p.add_argument("--tokenizer", metavar="PATH", help="local tokenizer.json (or model dir) instead of the server's /tokenize")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0)
     p.add_argument("--workers", type=positive(int), default=1,
                    help="load-generator processes sharing each stage's schedule (default 1; one per spare core)")
     p.add_argument("--sweep-points", type=positive(int), default=8, help="stages of --sweep auto (default 8)")
@@ -85,7 +87,7 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
     p.add_argument("--model-server", default="vllm")
     for name in ("ntpot", "ttft", "itl"):
         p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS", help=f"p50 {name.upper()} target")
-    p.add_argument("--hpa-buffer", type=float, default=0.2)
+    p.add_argument("--hpa-buffer", type=buffer, default=0.2)
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     s = p.add_argument_group("serving setup of the measured server (profile setup columns; a deployable curve needs all)")
     for flag in ("max-num-seqs", "max-num-batched-tokens", "max-model-len", "tensor-parallel", "replicas"):
@@ -156,12 +158,24 @@ def _config(args: argparse.Namespace) -> RunConfig:
         raise UsageError("benchmark run: give --request-rates R1,R2,…, --concurrency C1,C2,… or --sweep auto")
     if args.sweep and args.concurrency:
         raise UsageError("--sweep: 'auto' sweeps request rates; it cannot be combined with --concurrency")
-    if not args.endpoint.startswith(("http://", "https://")):
-        raise UsageError(f"--endpoint: value '{args.endpoint}' is not an http(s) URL")
-    if args.metrics_url and not args.metrics_url.startswith(("http://", "https://")):
-        raise UsageError(f"--metrics-url: value '{args.metrics_url}' is not an http(s) URL")
+    checks.model_id(args.model, "--model")  # written into the profile and its file name
+    checks.http_url(args.endpoint, "--endpoint")
+    if args.metrics_url:
+        checks.http_url(args.metrics_url, "--metrics-url")
+    checks.finite(args.duration, "--duration", high=7 * 86400)
+    checks.finite(args.warmup, "--warmup", 0, 86400)
+    checks.finite(args.request_timeout, "--request-timeout", 0, 86400, low_open=True)
+    for rate in args.request_rates or ():
+        checks.finite(rate, "--request-rates", 0, 1e6, low_open=True)
+    for conc in args.concurrency or ():
+        checks.finite(conc, "--concurrency", 1, 100_000)
+    checks.finite(args.sweep_points, "--sweep-points", 1, 100)
+    checks.finite(args.probe_requests, "--probe-requests", 1, 100_000)
+    if args.num_prompts:
+        checks.finite(args.num_prompts, "--num-prompts", 1, 10_000_000)
     if args.duration <= 0:
         raise UsageError(f"--duration: value '{args.duration:g}s' must be greater than 0")
+    checks.finite(args.hpa_buffer, "--hpa-buffer")
     if not 0 <= args.hpa_buffer < 0.9:
         raise UsageError(f"--hpa-buffer: value '{args.hpa_buffer}' is not in [0, 0.9)")
     endpoint = Endpoint(args.endpoint, args.model, args.api, args.metrics_url, args.request_timeout)
@@ -205,23 +219,59 @@ def _f(value: float | None, digits: int = 1) -> str:
     return "N/A" if value is None else f"{value:.{digits}f}"
 
 
+async def _run_until_signal(cfg: RunConfig, writer) -> tuple:
+    """The run, with SIGINT/SIGTERM turned into a stop request (stop sending, bounded wait, keep what was measured);
+    returns the result and the signal caught, if any."""
+    import asyncio
+    import signal
+
+    from profiles.harness.run import run
+
+    loop = asyncio.get_running_loop()
+    stop, caught = asyncio.Event(), []
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, lambda s=sig: (caught.append(s), stop.set()))
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signal support
+            pass
+    try:
+        result = await run(cfg, on_stage=writer, stop=stop, grace_s=GRACE_S)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    return result, (caught[0] if caught else None)
+
+
 def benchmark_run(args: argparse.Namespace) -> Output:
     import asyncio
 
-    from profiles.harness.report import analyse, write_outputs
-    from profiles.harness.run import run
+    from profiles.harness.report import RunWriter
 
     cfg = _config(args)
     hardware = _hardware(args)
     out_dir, profiles_dir = _out_dirs(args)
     targets = Targets(args.target_ntpot_milliseconds, args.target_ttft_milliseconds, args.target_itl_milliseconds)
-    result = asyncio.run(run(cfg))
-    analysis = analyse(result, cfg, hardware, args.model_server, targets, args.hpa_buffer)
+    writer = RunWriter(out_dir, cfg, hardware, args.model_server, targets, profiles_dir, args.hpa_buffer, plot=not args.no_plot)
+    result, caught = asyncio.run(_run_until_signal(cfg, writer))
+    status = "interrupted" if caught else "incomplete" if result.failed_stages else "complete"
+    analysis = writer.finish(result, status)
+    if caught:
+        kept = (f"kept {len(analysis.points)} finished stage(s) in " + ", ".join(f"{k}={v}" for k, v in writer.files.items())
+                if writer.files else "no stage had finished; nothing written")
+        raise Stopped(f"interrupted by {caught.name}: stopped sending, {kept}", 128 + caught.value,
+                      stage_table(analysis) + ("\n" if analysis.points else ""))
     if not analysis.points:
         failed = [r for r in result.records if not r.ok]
-        why = failed[0].error if failed else "no request was sent"
+        why = failed[0].error if failed else (result.failed_stages[0]["reason"] if result.failed_stages else "no request was sent")
         raise UsageError(f"--endpoint: no stage completed a request ({len(failed)} failed; first error: {why}); nothing written")
-    files = write_outputs(out_dir, result, cfg, analysis, targets, profiles_dir, plot=not args.no_plot)
+    files = writer.files
+    if result.failed_stages:
+        first = result.failed_stages[0]
+        raise Stopped(f"stage {first['stage']} could not run ({first['reason']}); {len(result.failed_stages)} stage(s) failed, "
+                      f"kept {len(analysis.points)} finished stage(s) in " + ", ".join(f"{k}={v}" for k, v in files.items()),
+                      1, stage_table(analysis) + "\n")
     lines = [stage_table(analysis), ""]
     knee = analysis.inflection
     limited = [p.source_id for p in analysis.points if "CLIENT-LIMITED" in p.source]

@@ -8,7 +8,7 @@ import json
 from profiles.catalog.catalog import Accelerator, default_catalog
 from profiles.catalog.modelspec import ModelSpec
 from profiles.catalog.workload import SHAREGPT, Workload, fixed
-from profiles.cli.args import choice, fraction, positive
+from profiles.cli.args import bounded_int, choice, fraction, positive
 from profiles.cli.printers import Output, table
 from profiles.errors import UsageError
 from profiles.estimator.estimate import VLLM_VERSION, Load, ServerArgs, default_precision, estimate, provenance
@@ -57,7 +57,7 @@ def add_estimate(p: argparse.ArgumentParser) -> None:
     server.add_argument("--max-model-len", type=positive(int), metavar="TOKENS",
                         help="longest prompt + output a request may have (default: the workload's longest request)")
     p.add_argument("--format", type=choice(("json", "table")), default="table")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0)
     p.set_defaults(run=estimate_command)
 
 

@@ -13,6 +13,7 @@ from profiles.catalog.workload import SHAREGPT, USE_CASES
 from profiles.cli import giq
 from profiles.cli.args import (
     ALL_WORKLOADS,
+    buffer,
     choice,
     list_flags,
     positive,
@@ -65,7 +66,7 @@ def add_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-output-length", type=positive(int), metavar="TOKENS", help="with --target-input-length: within 20%%")
     p.add_argument("--explain", action="store_true", help="print why the first row won (and HPA settings) to stderr")
     p.add_argument("--hpa-metric", type=choice(hpa_metric_names()), default=VLLM.default_hpa_metric)
-    p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER, help="fraction below the operating-point value (default 0.2)")
+    p.add_argument("--hpa-buffer", type=buffer, default=DEFAULT_BUFFER, help="fraction below the operating-point value (default 0.2)")
     p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS, for initial replicas in --explain")
     store_flags(p)
     list_flags(p, "profile (GIQ's table)", extras=True)

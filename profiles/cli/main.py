@@ -11,8 +11,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from profiles.checks import one_line
 from profiles.cli.args import Parser
-from profiles.errors import UsageError
+from profiles.errors import Stopped, UsageError
 
 COMMANDS = {  # name: (module under profiles.cli, help), in gcloud's order
     "models": ("models", "models with profiles"),
@@ -46,8 +47,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(command if command in COMMANDS else None).parse_args(argv)
         out = args.run(args)
     except UsageError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        print(f"ERROR: {one_line(exc)}", file=sys.stderr)  # one line whatever the input held
         return 2
+    except Stopped as exc:  # ended early, having written what it measured
+        sys.stdout.write(exc.text)
+        print(f"ERROR: {one_line(exc)}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:  # Ctrl-C outside a benchmark run's own handler: no traceback
+        print("ERROR: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `| head` closed the pipe: not an error
         return 0
     sys.stdout.write(out.text)

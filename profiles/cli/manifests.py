@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from profiles import checks
 from profiles.catalog.catalog import PRICING_MODELS
-from profiles.cli.args import choice, positive, resolve_version, store_flags, use_case_flag, verbs
+from profiles.cli.args import MAX_REPLICAS, bounded_int, buffer, choice, positive, resolve_version, store_flags, use_case_flag, verbs
 from profiles.cli.printers import Output
 from profiles.errors import UsageError
 from profiles.files import write_atomically
 from profiles.gke.adapter import adapter_objects
-from profiles.manifests.objects import SERVICE_TYPES, ManifestOptions, build, resolve
+from profiles.manifests.objects import SERVICE_TYPES, Exposure, ManifestOptions, build, resolve
 from profiles.manifests.pod import size_pod
 from profiles.manifests.render import OUTPUTS, comments, generated_on, generator, render
 from profiles.selection.autoscaling import DEFAULT_BUFFER
@@ -30,7 +31,8 @@ def add_manifests(command: argparse.ArgumentParser) -> None:
     p.add_argument("--model-server-version", default="latest",
                    help="profile version to follow (default latest; v0.7.2 and 0.7.2 alike, tags such as gptoss)")
     p.add_argument("--accelerator-type", required=True)
-    p.add_argument("--namespace", default="default")
+    p.add_argument("--namespace", default="default", help="DNS-1123 label; system namespaces need --allow-system-namespace")
+    p.add_argument("--allow-system-namespace", action="store_true", help="allow kube-system and other system namespaces")
     for name in ("ntpot", "ttft", "itl"):
         p.add_argument(f"--target-{name}-milliseconds", type=positive(int), metavar="MS",
                        help=f"HPA keeps p50 {name.upper()} below this; no HPA when no profile point meets it")
@@ -44,13 +46,22 @@ def add_manifests(command: argparse.ArgumentParser) -> None:
     p.add_argument("--max-model-len", type=positive(int), help="context cap (default min(model context, 8192))")
     p.add_argument("--autopilot", action="store_true", help="Autopilot cluster: no unlimited GCS FUSE sidecar annotations")
     p.add_argument("--spot", action="store_true", help="schedule on Spot capacity (nodeSelector + toleration)")
-    p.add_argument("--surge", type=int, default=0, help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
+    p.add_argument("--surge", type=bounded_int(0, 100), default=0,
+                   help="spare accelerator nodes: >0 rolls with maxSurge, 0 (default) Recreate")
     p.add_argument("--pricing-model", type=choice(PRICING_MODELS), default="spot", help="prices used to rank profiles")
     p.add_argument("--hpa-metric", type=choice(hpa_metric_names()), default=VLLM.default_hpa_metric)
-    p.add_argument("--hpa-buffer", type=float, default=DEFAULT_BUFFER)
+    p.add_argument("--hpa-buffer", type=buffer, default=DEFAULT_BUFFER)
     p.add_argument("--peak-qps", type=positive(float), help="expected peak QPS: initial replicas")
-    p.add_argument("--min-replicas", type=positive(int), default=1)
-    p.add_argument("--max-replicas", type=positive(int))
+    p.add_argument("--min-replicas", type=positive(int, MAX_REPLICAS), default=1)
+    p.add_argument("--max-replicas", type=positive(int, MAX_REPLICAS))
+    p.add_argument("--allow-from-namespace", action="append", default=[], metavar="NS",
+                   help="NetworkPolicy: also admit pods of this namespace (repeatable; the serving namespace and Prometheus always are)")
+    p.add_argument("--allow-from-pod-label", action="append", default=[], metavar="KEY=VALUE",
+                   help="NetworkPolicy: also admit pods with these labels in any namespace (repeatable, all must match)")
+    p.add_argument("--allow-from-cidr", action="append", default=[], metavar="CIDR", help="NetworkPolicy: also admit this range")
+    p.add_argument("--load-balancer-source-range", action="append", default=[], metavar="CIDR",
+                   help="who may reach a LoadBalancer (required with --service-type LoadBalancer/InternalLoadBalancer)")
+    p.add_argument("--api-key-secret", metavar="NAME", help="Secret whose key api-key vLLM requires as a bearer token on /v1")
     store_flags(p)
     p.set_defaults(run=manifests_create)
 
@@ -68,8 +79,25 @@ def write_output_path(path: Path, text: str) -> None:
     write_atomically(path, text)
 
 
+def exposure_flags(args: argparse.Namespace) -> Exposure:
+    if args.service_type != "ClusterIP" and not args.load_balancer_source_range:
+        raise UsageError(f"--service-type: {args.service_type} needs --load-balancer-source-range CIDR (repeatable): "
+                         "who may connect from outside the cluster")
+    return Exposure(namespaces=tuple(checks.dns_label(ns, "--allow-from-namespace") for ns in args.allow_from_namespace),
+                    pod_labels=tuple(checks.label(t, "--allow-from-pod-label") for t in args.allow_from_pod_label),
+                    cidrs=tuple(checks.cidr(c, "--allow-from-cidr") for c in args.allow_from_cidr),
+                    load_balancer_source_ranges=tuple(checks.cidr(c, "--load-balancer-source-range")
+                                                      for c in args.load_balancer_source_range),
+                    api_key_secret=checks.dns_label(args.api_key_secret, "--api-key-secret") if args.api_key_secret else "")
+
+
 def manifests_create(args: argparse.Namespace) -> Output:
     from profiles.store.store import ProfileStore  # pandas: only when the verb runs
+
+    checks.namespace(args.namespace, "--namespace", args.allow_system_namespace)
+    if args.name is not None:
+        checks.dns_label(args.name, "--name")
+    exposure = exposure_flags(args)
 
     store = ProfileStore.load(args.profiles_dir)
     requested = args.model_server_version
@@ -85,7 +113,7 @@ def manifests_create(args: argparse.Namespace) -> Output:
     date = generated_on()
     opts = resolve(serving, ManifestOptions(name=args.name or "", namespace=args.namespace, source=source,
                                             service_type=args.service_type, autopilot=args.autopilot, spot=args.spot,
-                                            surge=args.surge, generated_by=generator(serving, date)))
+                                            surge=args.surge, generated_by=generator(serving, date), exposure=exposure))
     size = size_pod(serving, source)
     objects = build(serving, opts, size)
     if serving.hpa_enabled:  # the HPA reads the server metric through the adapter: ship the pinned upstream objects with it

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,19 @@ from profiles.harness.records import RequestRecord
 from profiles.harness.stream import StreamPool
 
 APIS = {"completions": "/v1/completions", "chat": "/v1/chat/completions"}
+AUX_TIMEOUT_S = 30.0  # total time for one auxiliary call (/v1/models, /version, /tokenize, /detokenize)
+SCRAPE_TIMEOUT_S = 5.0  # total time for one /metrics scrape (a server trickling bytes cannot hold the run)
+MAX_EVENT_BYTES = 1 << 20  # one server-sent event; a longer one fails its request
+_USERINFO = re.compile(r"//[^/@\s]*@")
+
+
+class BadReply(ValueError):
+    """A reply or event whose shape is not the OpenAI / vLLM one: a per-request error, never a crash."""
+
+
+def scrub(text: str) -> str:
+    """Text with user:password@ removed from any URL in it."""
+    return _USERINFO.sub("//", text)
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,11 @@ class Endpoint:
     @property
     def url(self) -> str:
         return self.base_url.rstrip("/") + APIS[self.api]
+
+    @property
+    def display_url(self) -> str:
+        """The base URL as outputs show it: without credentials."""
+        return scrub(self.base_url)
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,7 @@ class StageResult:
     records: list[RequestRecord]
     gauges: GaugeSeries = field(default_factory=GaugeSeries)
     loop_lag: list[float] = field(default_factory=list)  # event-loop lag samples over the stage (s)
+    interrupted: bool = False  # sending stopped early (SIGINT/SIGTERM): a partial stage
 
 
 class LoadClient(httpx.AsyncClient):
@@ -85,22 +105,43 @@ def client() -> LoadClient:
     return LoadClient(limits=limits, timeout=httpx.Timeout(30.0, read=None))
 
 
+async def _aux(call, endpoint: Endpoint, what: str) -> httpx.Response:
+    """An auxiliary request under a total timeout; a UsageError naming it when it fails."""
+    try:
+        async with asyncio.timeout(AUX_TIMEOUT_S):
+            return await call
+    except TimeoutError:
+        raise UsageError(f"--endpoint: {endpoint.display_url}{what} gave no complete answer within {AUX_TIMEOUT_S:g} s") from None
+    except httpx.HTTPError as exc:
+        raise UsageError(f"--endpoint: cannot reach '{endpoint.display_url}' ({what}: {type(exc).__name__}: "
+                         f"{scrub(str(exc))[:200]})") from None
+
+
+def _json(resp: httpx.Response, endpoint: Endpoint, what: str, kind: type) -> object:
+    try:
+        value = resp.json()
+    except ValueError:
+        value = None
+    if not isinstance(value, kind):
+        raise UsageError(f"--endpoint: {endpoint.display_url}{what} did not answer a JSON {kind.__name__}")
+    return value
+
+
 async def check_endpoint(http: httpx.AsyncClient, endpoint: Endpoint) -> str:
     """The server's version ('unknown' when it has no /version); a UsageError when unreachable or model unknown."""
     base = endpoint.base_url.rstrip("/")
-    try:
-        models = await http.get(base + "/v1/models")
-    except httpx.HTTPError as exc:
-        raise UsageError(f"--endpoint: cannot reach '{endpoint.base_url}' ({type(exc).__name__}: {exc})") from None
+    models = await _aux(http.get(base + "/v1/models"), endpoint, "/v1/models")
     if models.status_code == 200:
-        served = [m.get("id") for m in models.json().get("data", [])]
+        data = _json(models, endpoint, "/v1/models", dict).get("data", [])
+        served = [str(m.get("id"))[:200] for m in data if isinstance(m, dict)] if isinstance(data, list) else []
         if served and endpoint.model not in served:
-            raise UsageError(f"--model: '{endpoint.model}' is not served at {endpoint.base_url}; served: {', '.join(served)}")
+            raise UsageError(f"--model: '{endpoint.model}' is not served at {endpoint.display_url}; served: {', '.join(served[:20])}")
     try:
-        version = await http.get(base + "/version")
-        return str(version.json().get("version", "unknown")) if version.status_code == 200 else "unknown"
-    except (httpx.HTTPError, ValueError):
+        version = await _aux(http.get(base + "/version"), endpoint, "/version")
+        value = _json(version, endpoint, "/version", dict).get("version", "unknown") if version.status_code == 200 else "unknown"
+    except UsageError:
         return "unknown"
+    return str(value)[:100] if isinstance(value, str | int | float) else "unknown"
 
 
 async def server_source(http: httpx.AsyncClient, endpoint: Endpoint) -> PromptSource:
@@ -108,19 +149,25 @@ async def server_source(http: httpx.AsyncClient, endpoint: Endpoint) -> PromptSo
     base = endpoint.base_url.rstrip("/")
 
     async def tokenize(text: str) -> list[int]:
-        resp = await http.post(base + "/tokenize", json={"model": endpoint.model, "prompt": text,
-                                                          "add_special_tokens": False})
+        resp = await _aux(http.post(base + "/tokenize", json={"model": endpoint.model, "prompt": text,
+                                                                "add_special_tokens": False}), endpoint, "/tokenize")
         if resp.status_code != 200:
-            raise UsageError(f"--endpoint: {base}/tokenize answered HTTP {resp.status_code}; "
+            raise UsageError(f"--endpoint: {endpoint.display_url}/tokenize answered HTTP {resp.status_code}; "
                              "pass --tokenizer PATH to count tokens locally")
-        return resp.json()["tokens"]
+        tokens = _json(resp, endpoint, "/tokenize", dict).get("tokens")
+        if not isinstance(tokens, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in tokens):
+            raise UsageError(f"--endpoint: {endpoint.display_url}/tokenize did not answer a list of token ids")
+        return tokens
 
     async def decode(ids: list[int]) -> str:
-        resp = await http.post(base + "/detokenize", json={"model": endpoint.model, "tokens": ids})
+        resp = await _aux(http.post(base + "/detokenize", json={"model": endpoint.model, "tokens": ids}), endpoint, "/detokenize")
         if resp.status_code != 200:
-            raise UsageError(f"--endpoint: {base}/detokenize answered HTTP {resp.status_code}; "
+            raise UsageError(f"--endpoint: {endpoint.display_url}/detokenize answered HTTP {resp.status_code}; "
                              "pass --tokenizer PATH to build prompts locally")
-        return resp.json()["prompt"]
+        prompt = _json(resp, endpoint, "/detokenize", dict).get("prompt")
+        if not isinstance(prompt, str):
+            raise UsageError(f"--endpoint: {endpoint.display_url}/detokenize did not answer a prompt text")
+        return prompt
 
     return PromptSource(await tokenize(corpus_text()), len(await tokenize(HEADER_SAMPLE)), decode)
 
@@ -138,9 +185,22 @@ def _carries_token(api: str, choice: dict) -> bool:
     until a character is complete), so the chunk counts, not its text (as in vllm bench serve). Chat's first
     chunk only names the role."""
     if api == "completions":
-        return choice.get("text") is not None
+        text = choice.get("text")
+        if text is not None and not isinstance(text, str):
+            raise BadReply("choice text is not a string")
+        return text is not None
     delta = choice.get("delta") or {}
+    if not isinstance(delta, dict):
+        raise BadReply("choice delta is not an object")
     return delta.get("content") is not None and "role" not in delta
+
+
+def _count(value: object, what: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**9:
+        raise BadReply(f"usage {what} is not a token count")
+    return value
 
 
 def _event(endpoint: Endpoint, event: bytes, rec: RequestRecord, now: float) -> None:
@@ -151,14 +211,24 @@ def _event(endpoint: Endpoint, event: bytes, rec: RequestRecord, now: float) -> 
         data = line[5:].strip()
         if not data or data == b"[DONE]":
             continue
-        chunk = json.loads(data)
+        chunk = json.loads(data)  # non-UTF-8 bytes: UnicodeDecodeError, a ValueError like JSONDecodeError
+        if not isinstance(chunk, dict):
+            raise BadReply("an event is not a JSON object")
         if chunk.get("error"):  # an error event inside a 200 stream
             error = chunk["error"]
             rec.error = str(error.get("message", error) if isinstance(error, dict) else error)[:300]
-        if chunk.get("usage"):
-            rec.prompt_tokens = chunk["usage"].get("prompt_tokens")
-            rec.completion_tokens = chunk["usage"].get("completion_tokens")
-        for choice in chunk.get("choices") or ():
+        usage = chunk.get("usage")
+        if usage:
+            if not isinstance(usage, dict):
+                raise BadReply("usage is not an object")
+            rec.prompt_tokens = _count(usage.get("prompt_tokens"), "prompt_tokens")
+            rec.completion_tokens = _count(usage.get("completion_tokens"), "completion_tokens")
+        choices = chunk.get("choices") or ()
+        if not isinstance(choices, list | tuple):
+            raise BadReply("choices is not a list")
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise BadReply("a choice is not an object")
             if _carries_token(endpoint.api, choice):
                 if rec.first_token is None:
                     rec.first_token = now
@@ -178,6 +248,8 @@ class _SseParser:
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n")
         *events, self.buffer = buffer.split(b"\n\n")
+        if len(self.buffer) > MAX_EVENT_BYTES:
+            raise BadReply(f"a server-sent event exceeds {MAX_EVENT_BYTES:,} bytes")
         for event in events:
             _event(self.endpoint, event, self.rec, now)
 
@@ -210,8 +282,8 @@ async def send(http: LoadClient, endpoint: Endpoint, prompt: str, rec: RequestRe
             await _stream_one(http, body, endpoint, rec, clock)
     except TimeoutError:
         rec.status, rec.error = "timeout", f"no complete answer within {endpoint.request_timeout_s:g} s"
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # connection errors, bad JSON/framing
-        rec.status, rec.error = "error", f"{type(exc).__name__}: {exc}"[:300]
+    except (OSError, httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:  # connection, BadReply
+        rec.status, rec.error = "error", scrub(f"{type(exc).__name__}: {exc}")[:300]
     rec.end = clock()
     return rec
 
@@ -222,12 +294,14 @@ async def scrape(http: httpx.AsyncClient, url: str, series: GaugeSeries, clock: 
     while not stop.is_set():
         try:
             sent = clock()
-            resp = await http.get(url, timeout=5.0)
-            if resp.status_code == 200:  # an overloaded server answers late: stamp the middle of the scrape
-                series.add((sent + clock()) / 2, parse_gauges(resp.text))
+            async with asyncio.timeout(SCRAPE_TIMEOUT_S):  # total, not per read: a trickling endpoint times out
+                resp = await http.get(url, timeout=SCRAPE_TIMEOUT_S)
+                text = resp.text if resp.status_code == 200 else None
+            if text is not None:  # an overloaded server answers late: stamp the middle of the scrape
+                series.add((sent + clock()) / 2, parse_gauges(text, series))
             else:
                 series.errors += 1
-        except httpx.HTTPError:
+        except (httpx.HTTPError, TimeoutError, ValueError):
             series.errors += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval_s)
@@ -243,15 +317,18 @@ class Clock:
 
 async def run_stage(http: httpx.AsyncClient, endpoint: Endpoint, stage: Stage, lengths: list[tuple[int, int]],
                     prompts: list[str], clock: Clock, rng: random.Random,
-                    on_done: Callable[[RequestRecord], None] = lambda r: None) -> StageResult:
-    """Run one stage: `lengths`/`prompts` are cycled in order; a header makes every prompt unique."""
+                    on_done: Callable[[RequestRecord], None] = lambda r: None, stop: asyncio.Event | None = None,
+                    grace_s: float = 10.0) -> StageResult:
+    """Run one stage: `lengths`/`prompts` are cycled in order; a header makes every prompt unique. When `stop` is set,
+    sending stops, requests in flight get `grace_s` to finish, the rest are cancelled and the result is `interrupted`."""
     result = StageResult(stage, [])
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
+    stop_scrape = asyncio.Event()
     scraper = None
     if endpoint.metrics_url:
         interval = min(1.0, max(0.25, stage.duration_s / 40))
         scrape_http = client()  # its own connections: a scrape never waits behind the load's
-        scraper = asyncio.create_task(scrape(scrape_http, endpoint.metrics_url, result.gauges, clock, stop, interval))
+        scraper = asyncio.create_task(scrape(scrape_http, endpoint.metrics_url, result.gauges, clock, stop_scrape, interval))
     monitor = LagMonitor().start()
     start = clock()
     horizon = stage.warmup_s + stage.duration_s
@@ -275,25 +352,44 @@ async def run_stage(http: httpx.AsyncClient, endpoint: Endpoint, stage: Stage, l
         for k, offset in enumerate(offsets):
             delay = start + offset - clock()
             if delay > 0:
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)  # a sleep that a stop request cuts short
+            if stop.is_set():
+                break
             tasks.append(asyncio.create_task(tracked(*new_record(k, start + offset))))
-        if tasks:
-            await asyncio.gather(*tasks)
     else:
         counter = iter(range(10**9))
 
         async def worker() -> None:
-            while clock() - start < horizon:
+            while clock() - start < horizon and not stop.is_set():
                 k = next(counter)
                 if stage.max_requests is not None and k >= stage.max_requests:
                     return
                 await tracked(*new_record(k))
 
-        await asyncio.gather(*(worker() for _ in range(int(stage.value))))
-    stop.set()
+        tasks = [asyncio.create_task(worker()) for _ in range(int(stage.value))]
+    if tasks:
+        pending = set(tasks)
+        stopper = asyncio.create_task(stop.wait())
+        while pending and not stop.is_set():  # every request, unless a stop request comes first
+            _, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(stopper)
+        stopper.cancel()
+        if pending:  # stopped: a bounded wait for requests in flight, then cancel the rest
+            _, late = await asyncio.wait(pending, timeout=grace_s)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+    if stop.is_set():
+        result.interrupted = True
+        for rec in result.records:
+            if rec.status == "pending":
+                rec.status, rec.error, rec.end = "error", "interrupted before the answer completed", clock()
+    stop_scrape.set()
     await monitor.stop()
     result.loop_lag = monitor.samples
     if scraper:
-        await scraper
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(scraper, 1.0)  # a scrape still in flight is cancelled, not waited for
         await scrape_http.aclose()
     return result

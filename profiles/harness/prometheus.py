@@ -17,8 +17,9 @@ GAUGES = {g.name: g.combine for g in VLLM.gauges}  # name -> how per-engine seri
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 
 
-def parse_gauges(text: str) -> dict[str, float]:
-    """The GAUGES present in one Prometheus text exposition; absent ones are simply missing."""
+def parse_gauges(text: str, series: GaugeSeries | None = None) -> dict[str, float]:
+    """The GAUGES present in one Prometheus text exposition; absent ones are simply missing. Out-of-range samples
+    (negative or non-finite: no queue length or cache share is) are dropped and counted in `series.dropped`."""
     values: dict[str, list[float]] = {}
     for line in text.splitlines():
         if not line or line[0] == "#":
@@ -30,8 +31,10 @@ def parse_gauges(text: str) -> dict[str, float]:
             number = float(match.group(3))
         except ValueError:
             continue
-        if math.isfinite(number):
+        if math.isfinite(number) and number >= 0:
             values.setdefault(match.group(1), []).append(number)
+        elif series is not None:
+            series.dropped += 1
     return {name: (sum(v) if GAUGES[name] == "sum" else sum(v) / len(v)) for name, v in values.items()}
 
 
@@ -41,6 +44,7 @@ class GaugeSeries:
 
     samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     errors: int = 0
+    dropped: int = 0  # negative or non-finite samples left out
 
     def add(self, t: float, values: dict[str, float]) -> None:
         self.samples.append((t, values))

@@ -4,16 +4,22 @@ The stages become `measured` ProfilePoints of one curve, so the inflection point
 for latency targets and the HPA target come from the same code as for shipped profiles
 (selection/ranking.py, selection/autoscaling.py). Files are written to a temporary name and renamed, so a failed run never
 leaves a half-written profile behind.
+
+Durability (issue #17): a RunWriter is called after every finished stage. It appends that stage's requests to
+requests.jsonl (flushed and synced) and rewrites profile.csv and summary.json atomically, so an interrupted run or
+one whose server went away keeps every finished stage; the summary's `status` says whether the run completed.
+File names never replace an earlier run's (profile-2.csv, …).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from profiles.files import write_atomically
+from profiles.files import unique_path, write_atomically
 from profiles.harness.records import StageSummary
 from profiles.harness.run import RunConfig, RunResult
 from profiles.harness.setup import ServerSetup
@@ -62,7 +68,7 @@ def stage_point(s: StageSummary, cfg: RunConfig, hw: Hardware, version: str, mod
         ntpot_p90_ms=s.p("ntpot", 90), ttft_p90_ms=s.p("ttft", 90), itl_p90_ms=s.p("itl", 90),
         **_server_means(s),
         provenance="measured", source_id=f"stage{s.stage}",
-        source=(f"measured by `python -m profiles benchmark run` ({HARNESS_VERSION}) against {cfg.endpoint.base_url} "
+        source=(f"measured by `python -m profiles benchmark run` ({HARNESS_VERSION}) against {cfg.endpoint.display_url} "
                 f"{cfg.endpoint.api}; {cfg.workload.name}; {s.completed}/{s.requests} requests ok "
                 f"({s.failed} failed, {s.timed_out} timed out) over {s.duration_s:.1f} s; seed {cfg.seed}{limited}"),
         derived="QPS and tokens/s = completed requests / (last end - first send); latencies are p50s",
@@ -113,16 +119,20 @@ def _point_json(p: ProfilePoint | None) -> dict | None:
             "num_requests_waiting": p.num_requests_waiting, "kv_cache_usage_perc": p.kv_cache_usage_perc}
 
 
-def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets, files: dict[str, str]) -> dict:
+def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets, files: dict[str, str],
+                 status: str = "complete") -> dict:
     return {
-        "harness": HARNESS_VERSION,
-        "endpoint": cfg.endpoint.base_url, "api": cfg.endpoint.api, "model": cfg.endpoint.model,
+        "harness": HARNESS_VERSION, "status": status,
+        "endpoint": cfg.endpoint.display_url, "api": cfg.endpoint.api, "model": cfg.endpoint.model,
         "server_version": result.server_version, "workload": cfg.workload.name, "seed": cfg.seed,
         "server_setup": cfg.server_setup.over(result.reported_setup).to_json(),
         "duration_s": cfg.duration_s, "warmup_s": cfg.warmup_s,
         "probe": result.probe[1].to_json() if result.probe else None,
         "stages": [s.to_json() for _, s in result.stages],
         "client_limited_stages": [s.stage for _, s in result.stages if s.client_limited],
+        "failed_stages": result.failed_stages,
+        "interrupted_stage": ({"stage": result.partial.stage.index, "requests_sent": len(result.partial.records)}
+                              if result.partial else None),
         "targets": targets.describe(),
         "inflection_point": _point_json(analysis.inflection),
         "operating_point": _point_json(analysis.operating), "operating_rule": analysis.operating_rule,
@@ -131,27 +141,84 @@ def summary_json(result: RunResult, cfg: RunConfig, analysis: Analysis, targets:
     }
 
 
-def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets,
-                  profiles_dir: Path | None, plot: bool = True) -> dict[str, str]:
-    """profile.csv, requests.jsonl, summary.json (+ plot.png) in out_dir; the CSV also into profiles_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"csv": str(out_dir / "profile.csv"), "requests": str(out_dir / "requests.jsonl"),
-             "summary": str(out_dir / "summary.json")}
-    csv_text = render_csv(analysis.points)
-    write_atomically(out_dir / "profile.csv", csv_text)
-    write_atomically(out_dir / "requests.jsonl",
-                  "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in result.records))
-    if plot and analysis.points:
-        from profiles.harness.plot import plot_curve
+@dataclass
+class RunWriter:
+    """Writes a run's files as its stages finish (call it after each stage, then `finish`); nothing until a stage
+    completed a request, so a run that measured nothing leaves nothing behind."""
 
-        files["plot"] = str(out_dir / "plot.png")
-        plot_curve(analysis, targets, out_dir / "plot.png", title=f"{cfg.endpoint.model} ({cfg.workload.name})")
-    if profiles_dir is not None:
-        name = f"measured-{_slug(cfg.endpoint.model)}-{_slug(analysis.points[0].accelerator_type)}-{analysis.points[0].date}.csv"
-        files["profile"] = str(profiles_dir / name)  # a measured profile holds only rows the server set
-        write_atomically(profiles_dir / name, render_csv([p for p in analysis.points if not client_limited(p)]))
-    write_atomically(out_dir / "summary.json", json.dumps(summary_json(result, cfg, analysis, targets, files), indent=2) + "\n")
-    return files
+    out_dir: Path
+    cfg: RunConfig
+    hardware: Hardware
+    model_server: str
+    targets: Targets
+    profiles_dir: Path | None = None
+    hpa_buffer: float = DEFAULT_BUFFER
+    plot: bool = True
+    date: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    _paths: dict[str, Path] = field(default_factory=dict)
+    _written: int = 0  # records already in requests.jsonl
+
+    def __call__(self, result: RunResult, status: str = "running") -> Analysis:
+        analysis = analyse(result, self.cfg, self.hardware, self.model_server, self.targets, self.hpa_buffer, self.date)
+        if not analysis.points and not self._paths:
+            return analysis
+        if not self._paths:
+            self._open(analysis)
+        records = result.records
+        with self._paths["requests"].open("a", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records[self._written:]))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._written = len(records)
+        csv_text = render_csv(analysis.points)
+        write_atomically(self._paths["csv"], csv_text)
+        if "profile" in self._paths:  # a measured profile holds only rows the server set (not client-limited ones)
+            write_atomically(self._paths["profile"], render_csv([p for p in analysis.points if not client_limited(p)]))
+        if self.plot and status != "running":
+            from profiles.harness.plot import plot_curve
+
+            self.files["plot"] = str(self._paths["plot"])
+            plot_curve(analysis, self.targets, self._paths["plot"], title=f"{self.cfg.endpoint.model} ({self.cfg.workload.name})")
+        write_atomically(self._paths["summary"],
+                         json.dumps(summary_json(result, self.cfg, analysis, self.targets, self.files, status), indent=2) + "\n")
+        return analysis
+
+    def finish(self, result: RunResult, status: str = "complete") -> Analysis:
+        return self(result, status)
+
+    def _open(self, analysis: Analysis) -> None:
+        """Unique names (a second run into the same directory gets profile-2.csv, …); the JSONL is created exclusively."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        names = {"csv": "profile.csv", "requests": "requests.jsonl", "summary": "summary.json", "plot": "plot.png"}
+        n = 1
+        while True:
+            suffix = "" if n == 1 else f"-{n}"
+            paths = {k: self.out_dir / v.replace(".", f"{suffix}.", 1) for k, v in names.items()}
+            if not any(p.exists() for p in paths.values()):
+                try:
+                    paths["requests"].open("x").close()
+                    break
+                except FileExistsError:
+                    pass
+            n += 1
+        if self.profiles_dir is not None:
+            first = analysis.points[0]
+            name = f"measured-{_slug(self.cfg.endpoint.model)}-{_slug(first.accelerator_type)}-{first.date}.csv"
+            paths["profile"] = unique_path(self.profiles_dir / name)
+        self._paths = paths
+        self.files.update({k: str(p) for k, p in paths.items() if k != "plot"})
+
+
+def write_outputs(out_dir: Path, result: RunResult, cfg: RunConfig, analysis: Analysis, targets: Targets,
+                  profiles_dir: Path | None, plot: bool = True, hardware: Hardware | None = None) -> dict[str, str]:
+    """profile.csv, requests.jsonl, summary.json (+ plot.png) in out_dir at once; the CSV also into profiles_dir."""
+    hw = hardware or Hardware(analysis.points[0].instance_type, analysis.points[0].accelerator_type,
+                              analysis.points[0].accelerator_count, analysis.points[0].tpu_topology, analysis.points[0].precision)
+    writer = RunWriter(out_dir, cfg, hw, analysis.points[0].model_server, targets, profiles_dir, plot=plot,
+                       date=analysis.points[0].date)
+    writer.finish(result)
+    return writer.files
 
 
 def _slug(text: str) -> str:

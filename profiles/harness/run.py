@@ -12,10 +12,24 @@ import asyncio
 import math
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
+
 from profiles.catalog.workload import Sample, Workload
-from profiles.harness.client import Clock, Endpoint, Stage, StageResult, check_endpoint, client, run_stage, server_source
+from profiles.errors import UsageError
+from profiles.harness.client import (
+    Clock,
+    Endpoint,
+    Stage,
+    StageResult,
+    check_endpoint,
+    client,
+    run_stage,
+    scrub,
+    server_source,
+)
 from profiles.harness.prompts import PromptSource, local_source
 from profiles.harness.records import RequestRecord, StageSummary, summarize
 from profiles.harness.setup import ServerSetup, reported_setup
@@ -55,11 +69,18 @@ class RunResult:
     probe: tuple[StageResult, StageSummary] | None
     stages: list[tuple[StageResult, StageSummary]] = field(default_factory=list)
     reported_setup: ServerSetup = field(default_factory=ServerSetup)  # what /metrics and /v1/models said
+    partial: StageResult | None = None  # the stage a stop request cut short: its requests are kept, not its summary
+    failed_stages: list[dict] = field(default_factory=list)  # {"stage", "load", "reason"} of stages that could not run
+    stopped: bool = False  # a stop request (SIGINT/SIGTERM) ended the run early
 
     @property
     def records(self) -> list[RequestRecord]:
-        """Every request of the run, the probe's (stage 0) first."""
-        return [r for result, _ in ([self.probe] if self.probe else []) + self.stages for r in result.records]
+        """Every request of the run, the probe's (stage 0) first, a partial stage's last."""
+        done = [r for result, _ in ([self.probe] if self.probe else []) + self.stages for r in result.records]
+        return done + (self.partial.records if self.partial else [])
+
+
+STAGE_FAULTS = (httpx.HTTPError, UsageError, TimeoutError, ValueError)  # the server went away or answered nonsense
 
 
 def sweep_rates(saturation_qps: float, points: int) -> list[float]:
@@ -81,9 +102,9 @@ def still_growing(summaries: list[StageSummary]) -> bool:
 class Progress:
     """A one-line progress bar on stderr (a plain line per stage when stderr is not a terminal)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width = stream or sys.stderr, width  # sys.stderr when called (redirections apply)
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.label, self.total, self.done, self.failed = "", 0, 0, 0
 
     def start(self, label: str, total: int) -> None:
@@ -103,6 +124,10 @@ class Progress:
         if summary.client_limited:
             line += f"\n  CLIENT-LIMITED: {summary.client_limited}; this stage measured the load generator, not the server"
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+    def warn(self, text: str) -> None:
+        self.stream.write(("\r\033[K" if self.tty else "") + f"WARNING: {text}\n")
         self.stream.flush()
 
     def _draw(self) -> None:
@@ -133,7 +158,7 @@ async def _bodies(source: PromptSource, samples: list[Sample], rng: random.Rando
 
 
 async def _stage(http, cfg: RunConfig, source: PromptSource, stage: Stage, clock: Clock, progress: Progress,
-                 label: str) -> tuple[StageResult, StageSummary]:
+                 label: str, stop: asyncio.Event | None = None, grace_s: float = 10.0) -> tuple[StageResult, StageSummary]:
     if stage.max_requests is not None:
         expected = stage.max_requests
     elif stage.load_type == "request_rate":
@@ -153,18 +178,25 @@ async def _stage(http, cfg: RunConfig, source: PromptSource, stage: Stage, clock
 
         result = await run_stage_workers(http.workers, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
     else:
-        result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update)
+        result = await run_stage(http, cfg.endpoint, stage, lengths, prompts, clock, rng, progress.update, stop, grace_s)
     measured = [r for r in result.records if not r.warmup]
     window = (min((r.send for r in measured), default=0.0), max((r.end or 0.0 for r in measured), default=0.0))
     summary = summarize(stage.index, stage.load_type, stage.value, result.records, result.gauges.means(*window),
                         result.loop_lag)
     progress.finish(summary)
+    if result.gauges.dropped:
+        progress.warn(f"{label}: {result.gauges.dropped} server metric sample(s) were negative or not finite; left out")
     return result, summary
 
 
-async def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
-    """Run every stage of `cfg` against its endpoint."""
+async def run(cfg: RunConfig, progress: Progress | None = None,
+              on_stage: Callable[[RunResult], None] = lambda r: None, stop: asyncio.Event | None = None,
+              grace_s: float = 10.0) -> RunResult:
+    """Run every stage of `cfg` against its endpoint. `on_stage` sees the result after every finished stage (to write
+    it); `stop` ends the run early: sending stops, requests in flight get `grace_s`, the partial stage is kept apart.
+    A stage that cannot run (the server went away, a malformed tokenizer reply) fails with the ones after it."""
     progress = progress or Progress()
+    stop = stop or asyncio.Event()
     async with client() as http:
         version = await check_endpoint(http, cfg.endpoint)
         source = local_source(cfg.tokenizer) if cfg.tokenizer else await server_source(http, cfg.endpoint)
@@ -176,28 +208,60 @@ async def run(cfg: RunConfig, progress: Progress | None = None) -> RunResult:
         clock = Clock()
         result = RunResult(server_version=version, probe=None, reported_setup=await reported_setup(
             http, cfg.endpoint.base_url, cfg.endpoint.metrics_url, cfg.endpoint.model))
+
+        async def one(stage: Stage, label: str) -> bool:
+            """Run a stage into `result`; False when the run must end (stopped, or the stage could not run)."""
+            if stop.is_set():
+                result.stopped = True
+                return False
+            try:
+                done = await _stage(http, cfg, source, stage, clock, progress, label, stop, grace_s)
+            except STAGE_FAULTS as exc:
+                reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, UsageError) else str(exc)
+                result.failed_stages.append({"stage": stage.index, "load": _label(stage, 0).split(": ", 1)[1],
+                                             "reason": scrub(reason)[:300]})
+                return False
+            if done[0].interrupted:
+                result.partial, result.stopped = done[0], True
+                return False
+            if stage.index == 0:
+                result.probe = done
+            else:
+                result.stages.append(done)
+            on_stage(result)
+            return True
+
         index = 0
         if cfg.sweep_auto:
             probe = Stage(0, "request_rate", float("inf"), duration_s=0.0, max_requests=cfg.probe_requests)
-            result.probe = await _stage(http, cfg, source, probe, clock, progress, f"probe: burst of {cfg.probe_requests}")
+            if not await one(probe, f"probe: burst of {cfg.probe_requests}"):
+                return result
             rates = sweep_rates(max(result.probe[1].qps, 1e-3), cfg.sweep_points)
             stages = [cfg.rate_stage(i + 1, r) for i, r in enumerate(rates)]
         else:
             stages = [cfg.rate_stage(i + 1, r) for i, r in enumerate(cfg.request_rates)]
             stages += [Stage(len(stages) + i + 1, "concurrency", c, cfg.duration_s, cfg.warmup_s)
                        for i, c in enumerate(cfg.concurrencies)]
-        for stage in stages:
+        for position, stage in enumerate(stages):
             index = stage.index
-            result.stages.append(await _stage(http, cfg, source, stage, clock, progress, _label(stage, len(stages))))
+            if not await one(stage, _label(stage, len(stages))):
+                _fail_rest(result, stages[position + 1:])
+                return result
         extensions = 0
         while cfg.sweep_auto and extensions < MAX_EXTENSIONS and still_growing([s for _, s in result.stages]):
             extensions += 1
             index += 1
             top = result.stages[-1][0].stage.value
             stage = cfg.rate_stage(index, float(f"{top * 1.5:.3g}"))
-            result.stages.append(await _stage(http, cfg, source, stage, clock, progress,
-                                              _label(stage, index) + " (extending: throughput still growing)"))
+            if not await one(stage, _label(stage, index) + " (extending: throughput still growing)"):
+                return result
     return result
+
+
+def _fail_rest(result: RunResult, stages: list[Stage]) -> None:
+    """The stages after a failed one did not run (after a stop request they were never meant to)."""
+    why = "not run: the run was stopped" if result.stopped else "not run: an earlier stage could not run"
+    result.failed_stages += [{"stage": s.index, "load": _label(s, 0).split(": ", 1)[1], "reason": why} for s in stages]
 
 
 def _label(stage: Stage, total: int) -> str:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from profiles.checks import dns_label
 from profiles.errors import UsageError
 from profiles.gke.adapter import metric_name
 from profiles.manifests.pod import PodSizing, pod_annotations, pod_spec
@@ -31,6 +32,25 @@ STEADY_SCALE_UP = [{"type": "Pods", "value": 1, "periodSeconds": 60}]  # thresho
 FAST_SCALE_UP = [{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]
 
 
+NS_NAME_LABEL = "kubernetes.io/metadata.name"
+PROMETHEUS_NAMESPACE = "gmp-system"  # Google Cloud Managed Service for Prometheus collectors scrape from here
+API_KEY_ENV, API_KEY_SECRET_KEY = "VLLM_API_KEY", "api-key"  # vLLM reads --api-key from this env var
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Who may reach the server port (issue #17). The NetworkPolicy always admits pods of the serving namespace and the
+    Managed Prometheus collectors; these add namespaces, pods (by labels, any namespace) and CIDRs. A LoadBalancer
+    needs `load_balancer_source_ranges`; `api_key_secret` names a Secret (key `api-key`) whose value vLLM requires as a
+    bearer token on /v1 (health and metrics stay open for probes and scrapes)."""
+
+    namespaces: tuple[str, ...] = ()
+    pod_labels: tuple[tuple[str, str], ...] = ()
+    cidrs: tuple[str, ...] = ()
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    api_key_secret: str = ""
+
+
 @dataclass(frozen=True)
 class ManifestOptions:
     name: str = ""  # default: <server>-<model>
@@ -44,6 +64,7 @@ class ManifestOptions:
     surge: int = 0  # spare accelerator nodes a rolling update may use
     replicas: int | None = None  # default: the HPA settings' initial replicas
     generated_by: str = ""  # the version annotation's value
+    exposure: Exposure = field(default_factory=Exposure)
 
 
 def slug(text: str, limit: int = 63) -> str:
@@ -94,6 +115,10 @@ def deployment(serving: ServingPlan, opts: ManifestOptions, name: str, size: Pod
     # with server-side apply, conflicts with the HPA's field manager; pulumi-kubernetes#2491), so it is left out and
     # the Deployment starts at 1 until the HPA applies minReplicas
     count = {} if serving.hpa_enabled and opts.replicas is None else {"replicas": replicas}
+    spec = pod_spec(serving, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation)
+    if opts.exposure.api_key_secret:  # from the Secret into the env var vLLM reads: never on the command line
+        spec["containers"][0]["env"].append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {
+            "name": opts.exposure.api_key_secret, "key": API_KEY_SECRET_KEY}}})
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": _meta(name, opts.namespace, serving, annotations),
@@ -103,8 +128,7 @@ def deployment(serving: ServingPlan, opts: ManifestOptions, name: str, size: Pod
             "progressDeadlineSeconds": size.startup_budget_s + 600,
             "strategy": strategy,
             "selector": {"matchLabels": _selector(serving, name)},
-            "template": {"metadata": template_meta,
-                         "spec": pod_spec(serving, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation)},
+            "template": {"metadata": template_meta, "spec": spec},
         },
     }
 
@@ -114,9 +138,16 @@ def service(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
         raise UsageError(f"--service-type: unknown value '{opts.service_type}'; allowed: {', '.join(SERVICE_TYPES)}")
     annotations = {"networking.gke.io/load-balancer-type": "Internal"} if opts.service_type == "InternalLoadBalancer" else None
     kind = "ClusterIP" if opts.service_type == "ClusterIP" else "LoadBalancer"
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, opts.namespace, serving, annotations),
-            "spec": {"type": kind, "selector": _selector(serving, name),
-                     "ports": [{"name": "http", "port": serving.server.port, "targetPort": "http", "protocol": "TCP"}]}}
+    spec = {"type": kind, "selector": _selector(serving, name),
+            "ports": [{"name": "http", "port": serving.server.port, "targetPort": "http", "protocol": "TCP"}]}
+    if kind == "LoadBalancer":
+        ranges = list(opts.exposure.load_balancer_source_ranges)
+        if not ranges:
+            raise UsageError(f"--service-type: {opts.service_type} needs source ranges (--load-balancer-source-range CIDR / "
+                             "exposure.loadBalancerSourceRanges): who may connect from outside the cluster")
+        # Local keeps the client's address, so the NetworkPolicy's ipBlocks see it (Cluster would SNAT to a node IP)
+        spec |= {"loadBalancerSourceRanges": ranges, "externalTrafficPolicy": "Local"}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, opts.namespace, serving, annotations), "spec": spec}
 
 
 def service_account(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
@@ -137,12 +168,26 @@ def pod_disruption_budget(serving: ServingPlan, opts: ManifestOptions, name: str
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(serving, name)}}}
 
 
+def ingress_peers(opts: ManifestOptions) -> list[dict]:
+    """Who may connect: the serving namespace's pods, the Prometheus collectors, then the exposure's namespaces,
+    labelled pods and CIDRs (a LoadBalancer's source ranges included)."""
+    ex = opts.exposure
+    peers: list[dict] = [{"podSelector": {}},
+                         {"namespaceSelector": {"matchLabels": {NS_NAME_LABEL: PROMETHEUS_NAMESPACE}}}]
+    peers += [{"namespaceSelector": {"matchLabels": {NS_NAME_LABEL: ns}}} for ns in ex.namespaces]
+    if ex.pod_labels:
+        peers.append({"namespaceSelector": {}, "podSelector": {"matchLabels": dict(ex.pod_labels)}})
+    cidrs = list(ex.cidrs) + (list(ex.load_balancer_source_ranges) if opts.service_type != "ClusterIP" else [])
+    peers += [{"ipBlock": {"cidr": c}} for c in dict.fromkeys(cidrs)]
+    return peers
+
+
 def network_policy(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
-    """Ingress to the server port only (clients, load balancer, Prometheus scrapes); egress stays open for
-    Hugging Face, GCS and the metadata server."""
+    """Ingress to the server port only, and only from ingress_peers (issue #17: it used to admit any source); egress
+    stays open for Hugging Face, GCS and the metadata server."""
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, opts.namespace, serving),
             "spec": {"podSelector": {"matchLabels": _selector(serving, name)}, "policyTypes": ["Ingress"],
-                     "ingress": [{"ports": [{"port": serving.server.port, "protocol": "TCP"}]}]}}
+                     "ingress": [{"from": ingress_peers(opts), "ports": [{"port": serving.server.port, "protocol": "TCP"}]}]}}
 
 
 def horizontal_pod_autoscaler(serving: ServingPlan, opts: ManifestOptions, name: str) -> dict:
@@ -168,8 +213,9 @@ def horizontal_pod_autoscaler(serving: ServingPlan, opts: ManifestOptions, name:
 def resolve(serving: ServingPlan, opts: ManifestOptions) -> ManifestOptions:
     """Options with the default name filled in and checked."""
     name = opts.name or default_name(serving)
-    if slug(name) != name:
-        raise UsageError(f"name: '{name}' is not a DNS-1123 label (lower-case letters, digits, '-')")
+    dns_label(name, "name")
+    if isinstance(opts.namespace, str):  # a Pulumi Output passes through; the stack config checked it
+        dns_label(opts.namespace, "namespace")
     if opts.surge < 0:
         raise UsageError(f"--surge: {opts.surge} must be >= 0")
     return replace(opts, name=name)

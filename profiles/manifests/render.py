@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from profiles import __version__
+from profiles.checks import one_line
 from profiles.errors import UsageError
 from profiles.manifests.objects import ManifestOptions
 from profiles.manifests.pod import PodSizing
@@ -72,6 +73,16 @@ def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date:
     else:
         lines.append(f"Before applying, store the Hugging Face token: kubectl create secret generic {HF_SECRET} "
                      f"--from-literal={HF_SECRET_KEY}=HF_TOKEN --namespace {ns}")
+    if opts.exposure.api_key_secret:
+        lines.append(f"Before applying, create the API key clients must send (Authorization: Bearer KEY): kubectl create secret "
+                     f"generic {opts.exposure.api_key_secret} --from-literal=api-key=$(openssl rand -hex 32) --namespace {ns}")
+    lines.append("NetworkPolicy: port open to pods of this namespace and Managed Prometheus"
+                 + (f"; also namespaces {', '.join(opts.exposure.namespaces)}" if opts.exposure.namespaces else "")
+                 + (f"; also pods labelled {', '.join(f'{k}={v}' for k, v in opts.exposure.pod_labels)}"
+                    if opts.exposure.pod_labels else "")
+                 + (f"; also {', '.join(opts.exposure.cidrs)}" if opts.exposure.cidrs else "")
+                 + (f"; load balancer from {', '.join(opts.exposure.load_balancer_source_ranges)}"
+                    if opts.service_type != "ClusterIP" else ""))
     if serving.platform == "tpu":
         lines.append(f"XLA compile cache: one emptyDir per pod ({serving.server.compile_cache_env}), so replicas never write one path "
                      "concurrently; each new pod compiles once.")
@@ -82,7 +93,7 @@ def render(objects: Sequence[dict], comment_lines: Sequence[str], output: str = 
     """`manifest`: YAML only; `comments`: comments only; `all`: the YAML, then the comments (gcloud's order)."""
     if output not in OUTPUTS:
         raise UsageError(f"--output: unknown value '{output}'; allowed: {', '.join(OUTPUTS)}")
-    header = "".join(f"# {line}\n" for line in comment_lines)
+    header = "".join(f"# {one_line(line)}\n" for line in comment_lines)  # text from flags and profile files: one line each
     body = "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, width=120) for obj in objects)
     if output == "comments":
         return header

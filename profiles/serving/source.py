@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from profiles.checks import bucket_name, object_path
 from profiles.errors import UsageError
 
 HF_SECRET, HF_SECRET_KEY = "hf-secret", "hf_api_token"  # the Secret (and key) holding the Hugging Face token
-GCS_URI = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,61}[a-z0-9])(?:/(.*))?$")
+GCS_URI = re.compile(r"^gs://([^/]*)(?:/(.*))?$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -28,5 +29,6 @@ def parse_bucket_uri(uri: str, key: str = "--model-bucket-uri") -> ModelSource:
     """gs://BUCKET[/PATH] -> ModelSource; the path must hold config.json and the weights."""
     match = GCS_URI.match(uri.rstrip("/"))
     if not match:
-        raise UsageError(f"{key}: '{uri}' is not gs://BUCKET[/PATH] with a valid bucket name")
-    return ModelSource(match.group(1), match.group(2) or "")
+        raise UsageError(f"{key}: value is not gs://BUCKET[/PATH]")
+    bucket_name(match.group(1), f"{key} (bucket)")
+    return ModelSource(match.group(1), object_path(match.group(2) or "", f"{key} (path)"))

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from profiles import checks
 from profiles.catalog.catalog import PRICING_MODELS, default_catalog
 from profiles.catalog.workload import SHAREGPT, USE_CASES
 from profiles.errors import UsageError, closest
 from profiles.gke.cluster import CLUSTER_NAME, MASTER_CIDR
-from profiles.manifests.objects import SERVICE_TYPES
+from profiles.manifests.objects import SERVICE_TYPES, Exposure
 from profiles.serving.servers import SERVERS, hpa_metric_names
 from profiles.serving.servers.vllm import VLLM
 
@@ -30,6 +30,10 @@ SECRET_KEYS = ("hfToken",)
 CIDR = r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}/([0-9]|[12][0-9]|3[0-2])$"
 GKE_VERSION = r"^1\.[0-9]+(\.[0-9]+(-gke\.[0-9]+)?)?$"  # 1.31, 1.31.2 or 1.31.2-gke.1115000
 RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+MAX_REPLICAS = 1000  # bounded counts: a typo such as 1000000 is refused, not planned
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_REPLICAS)]
+TargetMs = Annotated[int, Field(gt=0, le=3_600_000)]  # at most an hour
+PositiveFloat = Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]  # finite: NaN and inf are refused
 
 
 class _Strict(BaseModel):
@@ -39,6 +43,11 @@ class _Strict(BaseModel):
 class AuthorizedNetwork(_Strict):
     cidr: str = Field(pattern=CIDR)
     name: str = Field("", max_length=64)
+def _check(check, value):  # noqa: ANN001, ANN202 - a checks.* function as a pydantic validator
+    try:
+        return check(value, "")
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix(": ")) from None
 
 
 class Cluster(_Strict):
@@ -106,6 +115,16 @@ class ModelSourceConfig(_Strict):
     path: str = ""
     create: bool = False  # create the bucket (else it must exist)
 
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check(checks.bucket_name, value)
+
+    @field_validator("path")
+    @classmethod
+    def _object_path(cls, value: str) -> str:
+        return _check(checks.object_path, value)
+
     @model_validator(mode="after")
     def _bucket_for_gcs(self) -> ModelSourceConfig:
         if self.type == "gcs" and not self.bucket:
@@ -128,23 +147,55 @@ class Autoscaling(_Strict):
         return self
 
 
+class ExposureConfig(_Strict):
+    """Who may reach the server (issue #17): NetworkPolicy peers beyond the serving namespace and Prometheus, a
+    LoadBalancer's source ranges (required for serviceType LoadBalancer / InternalLoadBalancer), an API key Secret."""
+
+    allowNamespaces: list[str] = Field([], max_length=50)
+    allowPodLabels: dict[str, str] = Field({}, max_length=20)
+    allowCidrs: list[str] = Field([], max_length=50)
+    loadBalancerSourceRanges: list[str] = Field([], max_length=50)
+    apiKeySecret: str | None = Field(None, pattern=DNS_LABEL)
+
+    @field_validator("allowNamespaces")
+    @classmethod
+    def _namespaces(cls, value: list[str]) -> list[str]:
+        return [_check(checks.dns_label, v) for v in value]
+
+    @field_validator("allowPodLabels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return dict(_check(checks.label, f"{k}={v}") for k, v in value.items())
+
+    @field_validator("allowCidrs", "loadBalancerSourceRanges")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        return [_check(checks.cidr, v) for v in value]
+
+    def spec(self) -> Exposure:
+        return Exposure(tuple(self.allowNamespaces), tuple(self.allowPodLabels.items()), tuple(self.allowCidrs),
+                        tuple(self.loadBalancerSourceRanges), self.apiKeySecret or "")
+
+
 class StackConfig(_Strict):
     model: str
     modelServer: Literal[tuple(SERVERS)] = VLLM.name  # type: ignore[valid-type]
     modelServerVersion: str = "latest"
     acceleratorType: str | None = None  # None: auto-select the cheapest profiled accelerator
-    targetNtpotMs: PositiveInt | None = None
-    targetTtftMs: PositiveInt | None = None
-    targetItlMs: PositiveInt | None = None
+    targetNtpotMs: TargetMs | None = None
+    targetTtftMs: TargetMs | None = None
+    targetItlMs: TargetMs | None = None
     targetCostPerMillionOutputTokens: PositiveFloat | None = None
     useCase: Literal[USE_CASES] = SHAREGPT.use_case  # type: ignore[valid-type]  # profiles compete within this workload only
     pricingModel: Literal[PRICING_MODELS] = "spot"  # type: ignore[valid-type]
     namespace: str = Field("default", pattern=DNS_LABEL)
+    allowSystemNamespace: bool = False  # allow kube-system and the other namespaces of checks.SYSTEM_NAMESPACES
     cluster: Cluster = Cluster()
     capacity: str | None = Field(None, pattern=CAPACITY)  # None: spot for pricingModel spot, else on-demand
     modelSource: ModelSourceConfig = ModelSourceConfig()
     autoscaling: Autoscaling = Autoscaling()
     serviceType: Literal[SERVICE_TYPES] = "ClusterIP"  # type: ignore[valid-type]
+    exposure: ExposureConfig = ExposureConfig()
     profilesDirs: list[str] = []  # extra profile directories (measured curves) read before the shipped ones
     enableApis: bool = True  # enable the APIs the stack needs (false: they are already enabled)
     network: str | None = Field(None, pattern=DNS_LABEL)  # existing VPC; unset: the program creates <cluster>-vpc
@@ -174,6 +225,18 @@ class StackConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _load_balancer_ranges(self) -> StackConfig:
+        if self.serviceType != "ClusterIP" and not self.exposure.loadBalancerSourceRanges:
+            raise ValueError(f"serviceType {self.serviceType} needs exposure.loadBalancerSourceRanges (CIDRs that may connect)")
+        return self
+
+    @model_validator(mode="after")
+    def _not_a_system_namespace(self) -> StackConfig:
+        if self.namespace in checks.SYSTEM_NAMESPACES and not self.allowSystemNamespace:
+            raise ValueError(f"namespace {self.namespace} is a system namespace; pick your own (or set allowSystemNamespace: true)")
+        return self
+
+    @model_validator(mode="after")
     def _capacity_matches_pricing(self) -> StackConfig:
         spot_nodes, spot_prices = self.node_capacity == "spot", self.pricingModel == "spot"
         if spot_nodes != spot_prices:
@@ -201,12 +264,13 @@ class GcpConfig(_Strict):
 def _message(source: str, exc: ValidationError, ns: str = NS) -> str:
     parts = []
     for err in exc.errors():
-        key = ns + ".".join(str(p) for p in err["loc"]) if err["loc"] else ns.rstrip(":")
+        key = checks.shown(ns + ".".join(str(p) for p in err["loc"]), 120) if err["loc"] else ns.rstrip(":")
         value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" value {value!r}:"
-        text = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            text = "unknown key"
+        secret = any(str(p) in SECRET_KEYS for p in err["loc"])
+        shown = "" if isinstance(value, dict | list) or secret else f" value {checks.shown(repr(value))}:"
+        text = checks.one_line(err["msg"].removeprefix("Value error, "), 300)
+        if err["type"] == "extra_forbidden":  # never echo the value: a misspelt secret key would print the secret
+            text, shown = "unknown key", ""
         parts.append(f"{key}:{shown} {text}")
     return f"{source}: " + "; ".join(parts)
 
@@ -240,10 +304,12 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         stacks = sorted(p.name.split(".")[1] for p in path.parent.glob("Pulumi.*.yaml"))
         raise UsageError(f"STACK: no stack file '{path.name}'; stacks: {', '.join(stacks)}")
-    try:
-        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    document = checks.load_yaml(checks.read_text(path, path.name, limit=1024 * 1024), path.name)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise UsageError(f"{path.name}: must be a map with a config: key (found a {type(document).__name__})")
+    config = document.get("config") or {}
     if not isinstance(config, dict):
         raise UsageError(f"{path.name}: config: must be a map of keys to values")
     return config

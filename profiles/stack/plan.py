@@ -203,7 +203,7 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
     image = serving.image
     options = resolve(serving, ManifestOptions(
         namespace=cfg.namespace, source=_source(cfg), service_type=cfg.serviceType, autopilot=not standard,
-        spot=capacity == "spot", reservation=reservation,
+        spot=capacity == "spot", reservation=reservation, exposure=cfg.exposure.spec(),
         generated_by=f"gke-inference {__version__} (Pulumi), model server {serving.server.name} {image.version} ({image.image})"))
     pod = size_pod(serving, options.source)
     objects = build(serving, options, pod)

@@ -20,6 +20,10 @@ def profile_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
     dirs += [Path(p) for p in env.split(os.pathsep) if p]
     dirs += [Path(p) for p in extra]
     for d in dirs[1:]:
-        if not d.is_dir():
-            raise UsageError(f"--profiles-dir / {PROFILES_ENV}: '{d}' is not a directory")
+        try:
+            ok = d.is_dir()
+        except (OSError, ValueError):  # too long, or a NUL byte
+            ok = False
+        if not ok:
+            raise UsageError(f"--profiles-dir / {PROFILES_ENV}: '{str(d)[:200]}' is not a directory")
     return dirs

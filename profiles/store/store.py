@@ -12,17 +12,51 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from profiles.errors import UsageError
 from profiles.store.dirs import profile_dirs
 from profiles.store.frame import to_frame, to_points
 from profiles.store.points import CONFIG_FIELDS, PROVENANCE_RANK, Curve, ProfilePoint, version_key, workload_key
-from profiles.store.read import read_file
+from profiles.store.read import read_file_lines
+
+POINT_KEY = (*CONFIG_FIELDS, "use_case", "input_length", "output_length", "model_server_version", "provenance", "load_type",
+             "load_value")  # one load point of one configuration
+METRICS = ("output_tps", "qps", "ntpot_ms", "ttft_ms", "itl_ms")
 
 
 def load_frame(dirs: Iterable[Path]) -> pd.DataFrame:
-    """Every *.csv of every directory, in directory order then file-name order."""
-    frames = [read_file(path) for directory in dirs for path in sorted(directory.glob("*.csv"))]
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else to_frame([])
+    """Every *.csv of every directory, in directory order then file-name order; two rows for the same load point
+    with different metrics are refused, naming both (issue #17: they used to merge silently)."""
+    frames, origins = [], []
+    for directory in dirs:
+        for path in sorted(directory.glob("*.csv")):
+            frame, lines = read_file_lines(path)
+            if len(frame):
+                frames.append(frame)
+                origins += [f"{path}:{line}" for line in lines]
+    if not frames:
+        return to_frame([])
+    frame = pd.concat(frames, ignore_index=True)
+    _refuse_conflicts(frame, origins)
+    return frame
+
+
+def _refuse_conflicts(frame: pd.DataFrame, origins: list[str]) -> None:
+    keys = frame[list(POINT_KEY)].astype(str)
+    repeated = keys.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return
+    rows = np.flatnonzero(repeated)
+    first: dict[tuple, int] = {}
+    metrics = frame[list(METRICS)].astype(str).to_numpy()
+    for row, key in zip(rows, map(tuple, keys.to_numpy()[rows]), strict=True):
+        if key not in first:
+            first[key] = row
+        elif not (metrics[row] == metrics[first[key]]).all():
+            a, b = first[key], row
+            raise UsageError(f"{origins[b]}: conflicts with {origins[a]}: the same load point ({frame['model'].iat[a]}, "
+                             f"{frame['accelerator_count'].iat[a]} x {frame['accelerator_type'].iat[a]}, "
+                             f"{frame['provenance'].iat[a]}, {frame['load_type'].iat[a]} {frame['load_value'].iat[a]:g}) "
+                             "with different metrics; remove one")
 
 
 def workloads(frame: pd.DataFrame) -> pd.Series:

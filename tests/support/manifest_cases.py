@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from profiles.manifests.objects import ManifestOptions, build, resolve
+from profiles.manifests.objects import Exposure, ManifestOptions, build, resolve
 from profiles.manifests.pod import size_pod
 from profiles.selection.ranking import Targets
 from profiles.serving.plan import ServingPlan, ServingRequest, plan_serving
@@ -46,10 +46,13 @@ CASES: dict[str, dict] = {
                             opts=dict(namespace="llm", source=ModelSource("my-models", "llama-3.1-70b"))),
     "gpu-hf-small": dict(plan=dict(model="meta-llama/Llama-3.1-8B-Instruct", accelerator_type="nvidia-l4"), opts={}),
     "gpu-hf-large": dict(plan=dict(model="meta-llama/Llama-3.3-70B-Instruct", accelerator_type="nvidia-h100-80gb"),
-                         opts=dict(namespace="serving", service_type="InternalLoadBalancer", spot=True)),
+                         opts=dict(namespace="serving", service_type="InternalLoadBalancer", spot=True,
+                                   exposure=Exposure(load_balancer_source_ranges=("10.0.0.0/8",)))),
     "gpu-gcs-autopilot": dict(plan=dict(model="google/gemma-2-27b-it", accelerator_type="nvidia-a100-80gb"),
                               opts=dict(namespace="ml", source=ModelSource("weights-bucket", ""), autopilot=True,
-                                        service_type="LoadBalancer", surge=1)),
+                                        service_type="LoadBalancer", surge=1,
+                                        exposure=Exposure(load_balancer_source_ranges=("203.0.113.0/24",),
+                                                          api_key_secret="vllm-api-key"))),
     "tpu7x-hf": dict(plan=dict(model="meta-llama/Llama-3.1-8B-Instruct", accelerator_type="tpu7x"), opts=dict(namespace="llm")),
     "gpu-hpa-measured": dict(plan=dict(model=HPA_MODEL, accelerator_type=HPA_ACC, targets=Targets(ntpot_ms=40)),
                              opts=dict(namespace="llm"), store=True),

@@ -8,7 +8,7 @@ import yaml
 from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
 from profiles.gke.adapter import metric_name
-from profiles.manifests.objects import ManifestOptions, resolve
+from profiles.manifests.objects import Exposure, ManifestOptions, resolve
 from profiles.manifests.pod import EPHEMERAL_BUDGET_GIB, GCSFUSE_MOUNT_OPTIONS, MIN_STARTUP_S, size_pod
 from profiles.manifests.render import comments, generated_on, render
 from profiles.selection.ranking import Targets
@@ -189,13 +189,16 @@ def test_rollout_is_recreate_unless_spare_accelerators_exist():
 
 def test_services_and_policies():
     plan = case_plan("gpu-hf-small")
-    internal = by_kind(objects_of(plan, ManifestOptions(service_type="InternalLoadBalancer")))
+    internal = by_kind(objects_of(plan, ManifestOptions(service_type="InternalLoadBalancer",
+                                                        exposure=Exposure(load_balancer_source_ranges=("10.0.0.0/8",)))))
     assert internal["Service"]["spec"]["type"] == "LoadBalancer"
     assert internal["Service"]["metadata"]["annotations"] == {"networking.gke.io/load-balancer-type": "Internal"}
     plain = by_kind(objects_of(plan, ManifestOptions()))
     assert plain["Service"]["spec"]["type"] == "ClusterIP"
     assert plain["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
-    assert plain["NetworkPolicy"]["spec"]["ingress"] == [{"ports": [{"port": 8000, "protocol": "TCP"}]}]
+    assert plain["NetworkPolicy"]["spec"]["ingress"] == [{"from": [
+        {"podSelector": {}}, {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gmp-system"}}}],
+        "ports": [{"port": 8000, "protocol": "TCP"}]}]
     monitoring = plain["PodMonitoring"]["spec"]
     assert monitoring["endpoints"] == [{"port": 8000, "path": "/metrics", "interval": "15s"}]
     assert monitoring["selector"]["matchLabels"] == plain["Deployment"]["spec"]["selector"]["matchLabels"]

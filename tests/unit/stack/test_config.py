@@ -29,7 +29,7 @@ def test_shipped_stacks_validate():
     ({"model": "meta-llama/Llama-3.1-8B", "cluster": {"mode": "hybrid"}}, "gke-inference:cluster.mode: value 'hybrid'"),
     ({"model": "meta-llama/Llama-3.1-8B", "namespace": "Prod_NS"}, "gke-inference:namespace: value 'Prod_NS': String should match"),
     ({"model": "meta-llama/Llama-3.1-8B", "capacity": "reserved"}, "gke-inference:capacity: value 'reserved'"),
-    ({"model": "meta-llama/Llama-3.1-8B", "targetNtpot": 100}, "gke-inference:targetNtpot: value 100: unknown key"),
+    ({"model": "meta-llama/Llama-3.1-8B", "targetNtpot": 100}, "gke-inference:targetNtpot: unknown key"),
     ({}, "gke-inference:model:"),
     ({"model": "meta-llama/Llama-3.1-8B", "useCase": "chat"}, "gke-inference:useCase: value 'chat': Input should be"),
     ({"model": "meta-llama/Llama-3.1-8B", "autoscaling": {"metric": "vllm:gpu_cache_usage_perc"}},

@@ -8,7 +8,8 @@ import yaml
 from profiles.stack.config import StackConfig
 from tests.support.cli import ROOT
 
-UNDECLARABLE = {"cluster", "modelSource", "autoscaling", "maintenance", "targetCostPerMillionOutputTokens"}  # objects and floats
+UNDECLARABLE = {"cluster", "modelSource", "autoscaling", "maintenance", "exposure",  # objects and floats
+                "targetCostPerMillionOutputTokens"}
 PULUMI_TYPES = {"string", "integer", "boolean", "array"}
 
 
