@@ -66,26 +66,25 @@ def bounded_int(low: int, high: int):
     return convert
 
 
-def buffer(text: str) -> float:
-    """The HPA buffer: a finite share in [0, 0.9)."""
+def _finite_in(text: str, inside, allowed: str) -> float:  # noqa: ANN001 - a predicate on the value
+    """A finite number for which `inside` holds; the error names the range allowed."""
     try:
         value = float(_plain(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"value '{text}' is not a number; allowed: 0 <= x < 0.9") from None
-    if not (math.isfinite(value) and 0 <= value < 0.9):
-        raise argparse.ArgumentTypeError(f"value '{text}' is not in [0, 0.9)")
+        raise argparse.ArgumentTypeError(f"value '{text}' is not a number; allowed: {allowed}") from None
+    if not (math.isfinite(value) and inside(value)):
+        raise argparse.ArgumentTypeError(f"value '{text}' is out of range; allowed: {allowed}")
     return value
+
+
+def buffer(text: str) -> float:
+    """The HPA buffer: a finite share in [0, 0.9)."""
+    return _finite_in(text, lambda v: 0 <= v < 0.9, "0 <= x < 0.9")
 
 
 def fraction(text: str) -> float:
     """A share in (0, 1], such as vLLM's --gpu-memory-utilization."""
-    try:
-        value = float(_plain(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"value '{text}' is not a number; allowed: 0 < x <= 1") from None
-    if not (math.isfinite(value) and 0 < value <= 1):
-        raise argparse.ArgumentTypeError(f"value '{text}' is out of range; allowed: 0 < x <= 1")
-    return value
+    return _finite_in(text, lambda v: 0 < v <= 1, "0 < x <= 1")
 
 
 def choice(allowed: Sequence[str], aliases: dict[str, str] | None = None, fold: bool = False):
