@@ -110,7 +110,7 @@ def test_measured_csv_changes_profiles_list(sweep):
                          "--target-input-length", str(IN), "--target-output-length", str(OUT))
     assert after.returncode == 0, after.stderr
     [row] = json.loads(after.stdout)
-    assert row["source"].startswith("measured") and row["acceleratorType"] == "nvidia-l4"
+    assert row["extension"]["provenance"] == "measured" and row["acceleratorType"] == "nvidia-l4"
 
 
 def test_chat_api_and_failed_requests_are_counted(server, tmp_path):
