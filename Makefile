@@ -34,7 +34,7 @@ test: $(VENV)/.test $(CHECKOV_VENV)/.installed  ## lint + every test: unit, inte
 	$(PY) -m ruff check .
 	CHECKOV=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
 
-test-fast: $(VENV)/.test  ## the unit tier only (in-process, < 1 min): tests/unit
+test-fast: $(VENV)/.test  ## the unit tier only (in-process, about 1.5 min with the adversarial corpus): tests/unit
 	$(PY) -m pytest tests/unit
 
 lint: $(VENV)/.test

@@ -12,10 +12,13 @@ what the server reports; anything neither states stays empty, and the row stays 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, fields, replace
 
 import httpx
+
+from profiles.harness.client import AUX_TIMEOUT_S, SCRAPE_TIMEOUT_S
 
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -67,14 +70,16 @@ def from_server(labels: dict[str, str], models: dict) -> ServerSetup:
 async def reported_setup(http: httpx.AsyncClient, base_url: str, metrics_url: str | None, model: str) -> ServerSetup:
     """One look at /metrics and /v1/models; whatever fails stays unstated."""
     labels, models = {}, {}
-    try:
+    try:  # total timeouts, as every auxiliary call: a server trickling bytes cannot hold the run (issue #17)
         if metrics_url:
-            resp = await http.get(metrics_url, timeout=10.0)
+            async with asyncio.timeout(SCRAPE_TIMEOUT_S):
+                resp = await http.get(metrics_url, timeout=10.0)
             labels = cache_config_labels(resp.text) if resp.status_code == 200 else {}
-        resp = await http.get(base_url.rstrip("/") + "/v1/models", timeout=10.0)
+        async with asyncio.timeout(AUX_TIMEOUT_S):
+            resp = await http.get(base_url.rstrip("/") + "/v1/models", timeout=10.0)
         if resp.status_code == 200:
             body = resp.json()
             models = {"data": [m for m in body.get("data", []) if m.get("id") == model]}
-    except (httpx.HTTPError, ValueError, AttributeError):
+    except (httpx.HTTPError, ValueError, AttributeError, TimeoutError):
         pass
     return from_server(labels, models)
