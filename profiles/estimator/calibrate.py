@@ -313,11 +313,6 @@ def accuracy_table(lines: list[dict[str, str]]) -> str:
     return "\n".join(rows)
 
 
-def _read_lines(path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 def run(report: bool = False) -> str:
     """Fit (or, with `report`, only score the checked-in coefficients); write both residual files; return both tables."""
     if not ROWS.exists():
@@ -329,6 +324,6 @@ def run(report: bool = False) -> str:
         calibrate()
     write_residuals(CV_RESIDUALS, cv_residuals(rows))
     return ("Leave-one-source-out (each source scored by coefficients fitted without it):\n"
-            f"{accuracy_table(_read_lines(CV_RESIDUALS))}\n\n"
+            f"{accuracy_table(_read(CV_RESIDUALS))}\n\n"
             "In-sample (scored on the rows the coefficients were fitted on; optimistic):\n"
-            f"{accuracy_table(_read_lines(RESIDUALS))}")
+            f"{accuracy_table(_read(RESIDUALS))}")

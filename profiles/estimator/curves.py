@@ -62,13 +62,10 @@ def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
 
 
 def _point(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estimate,
-           index: int) -> ProfilePoint:
-    """One store row, with the serving setup the estimate assumed (what a deployment of it must render)."""
+           index: int, max_model_len: int | None) -> ProfilePoint:
+    """One store row, with the serving setup the estimate assumed (what a deployment of it must render);
+    `max_model_len`: what a deployment of this setup runs with (the simulation only needs the longest request)."""
     limits = catalog.scheduler_defaults(VLLM_VERSION, shape.accelerator_type)
-    try:  # the max-model-len a deployment of this setup runs with (the simulation only needs the longest request)
-        max_model_len = fit(catalog, spec, shape, VLLM_VERSION, precision).max_model_len
-    except UsageError:
-        max_model_len = None
     return ProfilePoint(
         model=spec.model, model_server="vllm", model_server_version=VLLM_VERSION, instance_type=shape.machine_type,
         accelerator_type=shape.accelerator_type, accelerator_count=shape.accelerator_count, tpu_topology=shape.tpu_topology,
@@ -97,13 +94,14 @@ def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> li
     """One configuration's sweep from 10 % to 200 % of its capacity; [] when the model does not fit or load there."""
     try:
         top = capacity(catalog, spec, shape, precision)
+        max_model_len = fit(catalog, spec, shape, VLLM_VERSION, precision).max_model_len
     except UsageError:
         return []
     points = []
     for i, fraction in enumerate(FRACTIONS, 1):
         rate = float(f"{top.qps * fraction:.3g}")
         e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate))
-        points.append(_point(catalog, spec, shape, precision, rate, e, i))
+        points.append(_point(catalog, spec, shape, precision, rate, e, i, max_model_len))
     return points
 
 

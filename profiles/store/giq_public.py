@@ -12,6 +12,7 @@ import csv
 
 from profiles.catalog.catalog import default_catalog
 from profiles.catalog.csvdata import DATA_DIR
+from profiles.catalog.workload import SHAREGPT
 from profiles.errors import UsageError
 from profiles.store.dirs import SHIPPED_DIR
 from profiles.store.points import ProfilePoint
@@ -19,7 +20,6 @@ from profiles.store.write import render_csv
 
 ROWS = DATA_DIR / "giq_public_rows.csv"
 OUT = SHIPPED_DIR / "giq-public.csv"
-SHAREGPT = "Chatbot (ShareGPT)"
 
 
 def _point(row: dict[str, str]) -> ProfilePoint:
@@ -31,7 +31,7 @@ def _point(row: dict[str, str]) -> ProfilePoint:
     return ProfilePoint(
         model=row["model"], model_server=row["model_server"], model_server_version=row["model_server_version"],
         instance_type=machine.machine_type, accelerator_type=machine.accelerator_type,
-        accelerator_count=machine.accelerator_count, tpu_topology="", precision=row["precision"], use_case=SHAREGPT,
+        accelerator_count=machine.accelerator_count, tpu_topology="", precision=row["precision"], use_case=SHAREGPT.use_case,
         input_length=None, output_length=None, load_type="request_rate", load_value=None,
         output_tps=float(row["output_tok_s"]), input_tps=None, qps=None, ntpot_ms=float(row["ntpot_ms"]), ttft_ms=ttft,
         itl_ms=None, ntpot_p90_ms=None, ttft_p90_ms=None, itl_p90_ms=None, num_requests_waiting=None,
