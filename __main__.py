@@ -13,12 +13,14 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.hugging_face_secret import HuggingFaceSecret
+from components.image_mirror import ImageMirror
 from components.inference_cluster import InferenceCluster
 from components.kube import kube_resource
 from components.metrics_adapter import CustomMetricsAdapter
-from components.model_bucket import ModelBucket
+from components.model_bucket import ModelBucket, preflight
 from components.project_apis import ProjectApis
 from components.vllm_service import VllmService
+from components.weights_loader import WeightsLoader
 from profiles.errors import UsageError
 from profiles.stack.config import NS, SECRET_KEYS, parse, parse_gcp
 from profiles.stack.plan import StackPlan, plan_stack
@@ -52,6 +54,8 @@ def _plan() -> StackPlan:
 
 
 plan = _plan()
+if plan.bucket is not None and plan.bucket.preflight_object:
+    preflight(plan.bucket)  # before any registration: a missing checkpoint creates nothing
 project_number = gcp.organizations.get_project_output(project_id=plan.apis.project).number
 
 # components pass their depends_on to every child (components/wiring.py; pulumi/pulumi#8721)
@@ -66,13 +70,24 @@ namespace = None
 if plan.namespace is not None:
     namespace = kube_resource(plan.namespace, k8s_opts)
     ready.append(namespace)
+in_namespace = [namespace] if namespace is not None else []
+bucket = None
 if plan.bucket is not None:
     bucket = ModelBucket("models", plan.bucket, project_number, opts=pulumi.ResourceOptions(depends_on=wi_ready))
-    ready.append(bucket.reader)
+    ready += [bucket.reader, *([bucket.cache_writer] if bucket.cache_writer is not None else [])]
+hf_secret = None
 if plan.hf_secret is not None:
-    ready.append(HuggingFaceSecret("hf-token", plan.hf_secret, pulumi.Config().require_secret("hfToken"),
-                                   opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider},
-                                                               depends_on=[namespace] if namespace is not None else None)))
+    hf_secret = HuggingFaceSecret("hf-token", plan.hf_secret, pulumi.Config().require_secret("hfToken"),
+                                  opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=in_namespace))
+    ready.append(hf_secret)
+if plan.loader is not None and bucket is not None:
+    # the Deployment waits for the Job (awaited until Complete): it never starts on an empty bucket
+    ready.append(WeightsLoader("weights-loader", plan.loader, project_number, bucket.bucket,
+                               opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider},
+                                                           depends_on=[*wi_ready, *in_namespace, hf_secret.secret])).job)
+if plan.mirror is not None:
+    mirror = ImageMirror("image-mirror", plan.mirror, cluster.node_sa_email, opts=pulumi.ResourceOptions(depends_on=apis.services))
+    ready += [mirror.repository, *([mirror.reader] if mirror.reader is not None else [])]
 if plan.metrics_adapter is not None:
     ready.append(CustomMetricsAdapter("metrics-adapter", plan.metrics_adapter, project_number,
                                       opts=pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=wi_ready)))

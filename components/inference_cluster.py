@@ -71,6 +71,7 @@ class InferenceCluster(pulumi.ComponentResource):
                 opts=child(self, opts, ignore_changes=["initialNodeCount"], delete_before_replace=False,
                            custom_timeouts=pulumi.CustomTimeouts(create=NODE_POOL_CREATE_TIMEOUT))))
         self.name, self.endpoint = cluster_name, endpoint
+        self.node_sa_email = node_sa.email if node_sa is not None else None  # None: an existing cluster's own nodes
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(cluster_name, endpoint, ca).apply(
             lambda v: kubeconfig(f"gke_{project}_{region}_{v[0]}", v[1], v[2])))
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True,

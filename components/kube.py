@@ -20,6 +20,8 @@ TYPED = {
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): k8s.rbac.v1.ClusterRoleBinding,
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
     ("apiregistration.k8s.io/v1", "APIService"): k8s.apiregistration.v1.APIService,
+    ("batch/v1", "Job"): k8s.batch.v1.Job,
+    ("storage.k8s.io/v1", "StorageClass"): k8s.storage.v1.StorageClass,
 }
 
 
@@ -43,5 +45,6 @@ def kube_resource(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.C
 def _snake(body: dict[str, Any]) -> dict[str, Any]:
     """Top-level keys as the typed constructors name them (stringData -> string_data); nested keys stay camelCase."""
     table = {"stringData": "string_data", "automountServiceAccountToken": "automount_service_account_token",
-             "roleRef": "role_ref"}
+             "roleRef": "role_ref", "reclaimPolicy": "reclaim_policy", "volumeBindingMode": "volume_binding_mode",
+             "allowVolumeExpansion": "allow_volume_expansion"}
     return {table.get(k, k): v for k, v in body.items()}

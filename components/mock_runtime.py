@@ -100,6 +100,8 @@ class _Mocks(pulumi.runtime.Mocks):
         self.run.invokes.append(args.token)
         if args.token == "gcp:organizations/getProject:getProject":
             return {"number": FAKE_PROJECT_NUMBER, "projectId": args.args.get("projectId")}
+        if args.token == "gcp:storage/getBucketObject:getBucketObject":  # the weights preflight: present
+            return {"bucket": args.args.get("bucket"), "name": args.args.get("name"), "md5hash": "bW9jaw=="}
         if args.token == "gcp:container/getCluster:getCluster":
             return {"name": args.args["name"], "endpoint": "203.0.113.20",
                     "masterAuths": [{"clusterCaCertificate": "Q0EtUExBQ0VIT0xERVI="}]}
@@ -179,6 +181,7 @@ def offline_plan(stack_file: Path) -> tuple[Run, str]:
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
     raw = read_stack_file(stack_file)
     config, secrets, token = engine_config(raw, NS + "hfToken")
-    if token == "unset" and parse(namespace(raw, NS), stack_file.name).modelSource.type == "huggingface":
+    source = parse(namespace(raw, NS), stack_file.name).modelSource
+    if token == "unset" and (source.type == "huggingface" or source.loader == "job"):
         config[NS + "hfToken"], secrets = PLACEHOLDER, [*secrets, NS + "hfToken"]
     return run_program(stack, config, secrets), token

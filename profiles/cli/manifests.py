@@ -114,7 +114,7 @@ def manifests_create(args: argparse.Namespace) -> Output:
     opts = resolve(serving, ManifestOptions(name=args.name or "", namespace=args.namespace, source=source,
                                             service_type=args.service_type, autopilot=args.autopilot, spot=args.spot,
                                             surge=args.surge, generated_by=generator(serving, date), exposure=exposure))
-    size = size_pod(serving, source)
+    size = size_pod(serving, source, autopilot=args.autopilot)
     objects = build(serving, opts, size)
     if serving.hpa_enabled:  # the HPA reads the server metric through the adapter: ship the pinned upstream objects with it
         objects += [dict(o) for o in adapter_objects()]

@@ -9,8 +9,9 @@ concepts/plan-node-sizes#memory_and_cpu_reservations), applied per machine type:
   eviction threshold (confidence S: the page's formula as recalled, check on a node with
   `kubectl get node NODE -o jsonpath='{.status.allocatable}'`).
 System DaemonSets (kube-proxy, fluentbit, gke-metadata-server, netd, the device plugin, GMP) also request from the
-allocatable; DAEMONSET_* is a budget for them (estimate, confidence U) and the GCS FUSE sidecar's default
-requests are counted when the pod mounts a bucket.
+allocatable; DAEMONSET_* is a budget for them (estimate, confidence U) and the GCS FUSE sidecar's requests (the
+driver's defaults on Standard, the explicit Autopilot size: manifests/gcsfuse.py) are counted when the pod mounts a
+bucket.
 """
 
 from __future__ import annotations
@@ -32,12 +33,11 @@ class Allocatable:
     memory_mib: int
     ephemeral_gib: float
 
-    def for_pods(self, bucket_sidecar: bool = False) -> Allocatable:
-        """What one workload pod may request: allocatable minus the system DaemonSets (and the GCS FUSE sidecar)."""
-        cpu, mem, disk = (DAEMONSET_CPU_M, DAEMONSET_MEMORY_MIB, 0.0)
-        if bucket_sidecar:
-            cpu, mem, disk = cpu + GCSFUSE_SIDECAR[0], mem + GCSFUSE_SIDECAR[1], disk + GCSFUSE_SIDECAR[2]
-        return Allocatable(self.cpu_m - cpu, self.memory_mib - mem, self.ephemeral_gib - disk)
+    def for_pods(self, sidecar: tuple[int, int, float] = (0, 0, 0.0)) -> Allocatable:
+        """What one workload container may request: allocatable minus the system DaemonSets and the pod's other
+        containers (`sidecar`: millicores, MiB, GiB ephemeral; the GCS FUSE sidecar when the pod mounts a bucket)."""
+        return Allocatable(self.cpu_m - DAEMONSET_CPU_M - sidecar[0], self.memory_mib - DAEMONSET_MEMORY_MIB - sidecar[1],
+                           self.ephemeral_gib - sidecar[2])
 
 
 def _tiered(total: float, tiers: tuple[tuple[float, float], ...]) -> float:

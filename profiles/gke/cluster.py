@@ -25,7 +25,7 @@ REQUIRED_APIS = ("cloudresourcemanager.googleapis.com", "iam.googleapis.com", "c
 API_OF_TYPE = {  # resource type prefix -> the API it needs enabled first
     "gcp:container/": "container.googleapis.com", "gcp:compute/": "compute.googleapis.com",
     "gcp:serviceaccount/": "iam.googleapis.com", "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
-    "gcp:storage/": "storage.googleapis.com",
+    "gcp:storage/": "storage.googleapis.com", "gcp:artifactregistry/": "artifactregistry.googleapis.com",
 }
 MASTER_CIDR = "172.16.0.32/28"  # default private control-plane range (Standard private clusters); one per VPC
 CLUSTER_NAME = r"^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$"  # GKE: <= 40 characters, a letter first, no trailing '-'

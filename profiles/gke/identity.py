@@ -3,7 +3,10 @@ for pods: the Kubernetes service account itself is the principal)."""
 
 from __future__ import annotations
 
-BUCKET_READER_ROLE = "roles/storage.objectViewer"  # weights are read-only; the XLA cache is a per-pod emptyDir
+BUCKET_READER_ROLE = "roles/storage.objectViewer"  # the serving KSA reads the weights (and lists the bucket)
+# read-write (objects create/delete/get/list/update): the weights loader's KSA on the whole bucket, and the serving
+# KSA on the XLA cache prefix only (an IAM condition; needs uniform bucket-level access)
+BUCKET_WRITER_ROLE = "roles/storage.objectUser"
 ADAPTER_ROLE = "roles/monitoring.viewer"  # custom-metrics-stackdriver-adapter reads Cloud Monitoring
 ADAPTER_NAMESPACE, ADAPTER_KSA = "custom-metrics", "custom-metrics-stackdriver-adapter"
 
@@ -21,3 +24,10 @@ def ksa_principal(project_number: str, project: str, namespace: str, ksa: str) -
 def node_sa_id(cluster: str) -> str:
     """The node service account id: 6-30 characters, a letter first, no trailing '-' (IAM's rule)."""
     return f"{cluster[:24].rstrip('-')}-nodes"
+
+
+def prefix_condition(bucket: str, prefix: str) -> dict[str, str]:
+    """An IAM condition limiting a bucket binding to objects under `prefix/` (Cloud Storage resource names are
+    projects/_/buckets/BUCKET/objects/OBJECT)."""
+    return {"title": f"only {prefix}/", "description": "gke-inference: the serving pods write only their compile cache",
+            "expression": f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}/")'}

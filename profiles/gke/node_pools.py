@@ -38,9 +38,22 @@ class PoolSpec:
     max_surge: int = 0  # spare nodes an upgrade may add; 0: one node at a time goes down (max_unavailable 1)
     key: str = ""  # stable logical name; `name` carries a hash of the settings whose change replaces the pool
 
+    blue_green: BlueGreen | None = None  # set: BLUE_GREEN upgrades instead of SURGE
+
     @property
     def multi_host(self) -> bool:
         return self.shape.vms > 1
+
+
+@dataclass(frozen=True)
+class BlueGreen:
+    """GKE blue-green node upgrades: a whole green pool comes up, the blue pool is drained in batches (each batch
+    soaks), then the blue pool soaks before deletion, so a bad node image can be rolled back. Needs quota for a
+    second pool of accelerator nodes while it runs."""
+
+    batch_percentage: float | None = None  # share of the blue pool drained per batch, (0, 1]; None: GKE's default
+    batch_soak: str | None = None  # after each batch, e.g. "300s"; None: GKE's default
+    pool_soak: str | None = None  # after the whole blue pool is drained, before it is deleted; None: GKE's default
 
 
 # settings a pool cannot change in place: a new value means a new pool. The physical name carries their hash, so
@@ -53,16 +66,16 @@ def _replacement_hash(shape: Shape, platform: str, capacity: str) -> str:
 
 
 def accelerator_pools(shape: Shape, platform: str, capacity: str, min_replicas: int, max_replicas: int, zone: str,
-                      prefix: str, max_surge: int = 0) -> list[PoolSpec]:
+                      prefix: str, max_surge: int = 0, blue_green: BlueGreen | None = None) -> list[PoolSpec]:
     """Single-host: one autoscaled pool, a node per replica. Multi-host: one fixed slice pool per replica.
     Names stay within GKE's 40 characters with the replacement hash appended."""
     tag = _replacement_hash(shape, platform, capacity)
     if shape.vms == 1:
         low = 0 if capacity == "flex-start" else min_replicas
         key = f"{prefix}-{shape.machine_type}"
-        return [PoolSpec(f"{key[:33]}-{tag}", shape, platform, capacity, low, max_replicas, zone, max_surge, key)]
+        return [PoolSpec(f"{key[:33]}-{tag}", shape, platform, capacity, low, max_replicas, zone, max_surge, key, blue_green)]
     return [PoolSpec(f"{prefix}-{shape.machine_type}"[:30] + f"-{i}-{tag}", shape, platform, capacity, shape.vms, shape.vms,
-                     zone, max_surge, f"{prefix}-{shape.machine_type}-{i}")
+                     zone, max_surge, f"{prefix}-{shape.machine_type}-{i}", blue_green)
             for i in range(max(min_replicas, 1))]
 
 
@@ -127,10 +140,24 @@ def pool_args(pool: PoolSpec, node_sa: Any) -> dict[str, Any]:
 
 
 def upgrade_settings(pool: PoolSpec) -> dict[str, Any]:
-    """Surge upgrades. Default surge 0: accelerator capacity is scarce and a surge node may never arrive, so nodes
-    are replaced one at a time (the PDB allows one replica down; with one replica that is an outage, and the plan
-    says so). `cluster.acceleratorMaxSurge` N > 0: N spare nodes come up first and none goes down before
-    (max_unavailable 0), no outage when the capacity exists."""
+    """Surge or blue-green upgrades (pulumi-gcp 10.2 NodePoolUpgradeSettingsArgs: strategy, max_surge,
+    max_unavailable, blue_green_settings.{standard_rollout_policy.{batch_percentage, batch_soak_duration},
+    node_pool_soak_duration}).
+
+    Default surge 0: accelerator capacity is scarce and a surge node may never arrive, so nodes are replaced one at a
+    time (the PDB allows one replica down; with one replica that is an outage, and the plan says so).
+    `cluster.acceleratorMaxSurge` N > 0: N spare nodes come up first and none goes down before (max_unavailable 0).
+    `cluster.upgradeStrategy: BLUE_GREEN`: a green pool the size of the blue one first, then batched drains.
+    GKE's API also has SHORT_LIVED, the strategy for flex-start / queued-provisioning pools, but the provider's
+    node-pool schema (terraform-provider-google `upgrade_settings.strategy`, bridged by pulumi-gcp 10.2) accepts
+    only SURGE and BLUE_GREEN, so flex-start pools keep SURGE (their nodes live at most 7 days anyway, and the config
+    refuses BLUE_GREEN for them)."""
+    if pool.blue_green is not None:
+        bg = pool.blue_green
+        rollout = {k: v for k, v in (("batch_percentage", bg.batch_percentage), ("batch_soak_duration", bg.batch_soak))
+                   if v is not None}
+        settings = {"standard_rollout_policy": rollout, **({"node_pool_soak_duration": bg.pool_soak} if bg.pool_soak else {})}
+        return {"strategy": "BLUE_GREEN", "blue_green_settings": settings}
     if pool.max_surge > 0:
         return {"strategy": "SURGE", "max_surge": pool.max_surge, "max_unavailable": 0}
     return {"strategy": "SURGE", "max_surge": 0, "max_unavailable": 1}

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from profiles.checks import dns_label
 from profiles.errors import UsageError
 from profiles.gke.adapter import metric_name
+from profiles.gke.node_pools import boot_disk_type
+from profiles.manifests.gcsfuse import storage_class
 from profiles.manifests.pod import PodSizing, pod_annotations, pod_spec
 from profiles.serving.source import HF_SECRET, HF_SECRET_KEY, ModelSource
 
@@ -54,6 +56,8 @@ class Exposure:
 @dataclass(frozen=True)
 class ManifestOptions:
     name: str = ""  # default: <server>-<model>
+    image: str = ""  # default: the server's pinned image (an Artifact Registry mirror of it when set)
+    xla_prefix: str = ""  # TPU from a bucket: the bucket prefix of the shared compile cache (manifests/xla_cache.py)
     namespace: Any = "default"
     source: ModelSource = field(default_factory=ModelSource)
     service_type: str = "ClusterIP"
@@ -115,7 +119,8 @@ def deployment(serving: ServingPlan, opts: ManifestOptions, name: str, size: Pod
     # with server-side apply, conflicts with the HPA's field manager; pulumi-kubernetes#2491), so it is left out and
     # the Deployment starts at 1 until the HPA applies minReplicas
     count = {} if serving.hpa_enabled and opts.replicas is None else {"replicas": replicas}
-    spec = pod_spec(serving, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation)
+    spec = pod_spec(serving, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation, opts.image,
+                    opts.xla_prefix)
     if opts.exposure.api_key_secret:  # from the Secret into the env var vLLM reads: never on the command line
         spec["containers"][0]["env"].append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {
             "name": opts.exposure.api_key_secret, "key": API_KEY_SECRET_KEY}}})
@@ -230,6 +235,8 @@ def build(serving: ServingPlan, opts: ManifestOptions, size: PodSizing) -> list[
                pod_disruption_budget(serving, opts, name), network_policy(serving, opts, name), pod_monitoring(serving, opts, name)]
     if serving.hpa_enabled:
         objects.append(horizontal_pod_autoscaler(serving, opts, name))
+    if size.cache_placement == "pvc":  # the GCS FUSE file cache's per-pod disks
+        objects.insert(0, storage_class(boot_disk_type(serving.machine.machine_type)))
     return objects
 
 

@@ -4,7 +4,9 @@ The model server (serving/servers/) supplies command, arguments, environment, po
 Design choices that remove known operator failures (reference benchmarking-and-security.md section 8):
 - weights land where they fit: a disk emptyDir with a matching ephemeral-storage request when the download fits
   the node's boot-disk budget, else a memory-backed emptyDir counted into the memory request (no eviction of
-  large models); from a bucket, a read-only GCS FUSE mount with a file cache placed the same way;
+  large models); from a bucket, a read-only GCS FUSE mount whose file cache is placed the same way on Standard GPU
+  nodes, and on a per-pod disk (generic ephemeral volume) on TPU and Autopilot, as the CSI driver recommends
+  (manifests/gcsfuse.py: a memory cache is charged to the sidecar, capped on Autopilot);
 - a startupProbe with a budget sized to fetch + load + compile time, so liveness never kills a slow load;
 - one XLA compile cache per pod (emptyDir): no two replicas ever write the same cache directory;
 - /dev/shm is a memory emptyDir sized to the node, not the 64 MiB container default;
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from profiles.errors import UsageError
 from profiles.gke.allocatable import allocatable
 from profiles.gke.node_pools import BOOT_DISK_GB
+from profiles.manifests import gcsfuse, xla_cache
 from profiles.serving.source import HF_SECRET, HF_SECRET_KEY, ModelSource
 
 if TYPE_CHECKING:
@@ -37,20 +40,6 @@ CACHE_MARGIN = 1.1
 HF_DOWNLOAD_GBPS, GCS_FETCH_GBPS, LOAD_GBPS = 0.2, 0.5, 1.0  # conservative fetch/load rates (estimates)
 PROBE_PERIOD_S = 10
 MIN_STARTUP_S = 600
-GCSFUSE_MOUNT_OPTIONS = (  # reference gke-tpu-gpu-vllm-facts.md 5.4 and giq-api-and-cli.md 6.1 (KES + ACP tuned set)
-    "implicit-dirs",
-    "file-cache:enable-parallel-downloads:true",
-    "file-cache:parallel-downloads-per-file:100",
-    "file-cache:max-parallel-downloads:-1",
-    "file-cache:download-chunk-size-mb:10",
-    "file-cache:max-size-mb:-1",
-    "file-cache:cache-file-for-range-read:true",
-    "metadata-cache:ttl-secs:-1",
-    "metadata-cache:stat-cache-max-size-mb:-1",
-    "metadata-cache:type-cache-max-size-mb:-1",
-    "metadata-cache:negative-ttl-secs:0",
-    "file-system:kernel-list-cache-ttl-secs:-1",
-)
 
 
 @dataclass(frozen=True)
@@ -62,8 +51,17 @@ class PodSizing:
     ephemeral_gib: int
     shm_gib: int
     cache_gib: int
-    cache_in_memory: bool
+    cache_placement: str  # memory | disk (boot-disk emptyDir) | pvc (a per-pod disk for the GCS FUSE file cache)
     startup_budget_s: int
+    sidecar: gcsfuse.Sidecar | None = None  # the GCS FUSE sidecar's resources when the pod mounts a bucket
+
+    @property
+    def cache_in_memory(self) -> bool:
+        return self.cache_placement == "memory"
+
+    @property
+    def cache_where(self) -> str:
+        return {"memory": "in memory", "disk": "on the boot disk", "pvc": "on a per-pod disk"}[self.cache_placement]
 
 
 def download_gib(serving: ServingPlan) -> float:
@@ -71,27 +69,32 @@ def download_gib(serving: ServingPlan) -> float:
     return serving.model.weight_bytes() / GIB
 
 
-def size_pod(serving: ServingPlan, source: ModelSource) -> PodSizing:
-    """CPU, memory, disk and probe budget for one replica; UsageError when the node cannot hold them."""
+def size_pod(serving: ServingPlan, source: ModelSource, autopilot: bool = False,
+             others: tuple[int, int, int] = (0, 0, 0)) -> PodSizing:
+    """CPU, memory, disk and probe budget for one replica; UsageError when the node cannot hold them. `others`:
+    requests (millicores, MiB, GiB ephemeral) of the pod's containers besides the server and the GCS FUSE sidecar."""
     machine, weights = serving.machine, download_gib(serving)
-    room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(bucket_sidecar=source.from_bucket)
+    side = gcsfuse.sidecar(autopilot) if source.from_bucket else None
+    taken = (others[0] + (side.cpu_m if side else 0), others[1] + (side.memory_mib if side else 0),
+             others[2] + (side.ephemeral_gib if side else 0))
+    room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(taken)
     node_mem = min(int(machine.memory_gb * 1e9 / GIB * NODE_SHARE), room.memory_mib // 1024)
     cpu = max(1, min(int(machine.vcpus * NODE_SHARE), room.cpu_m // 1000))
     cache = math.ceil(weights * CACHE_MARGIN)
     shm = max(8, min(160, int(machine.memory_gb * 1e9 / GIB * 0.1)))
     work = WORK_GIB + (XLA_CACHE_GIB if serving.platform == "tpu" else 0)
-    disk_need = cache + work
-    in_memory = disk_need > EPHEMERAL_BUDGET_GIB
-    memory = HOST_RUNTIME_GIB + shm + (cache if in_memory else 0)
+    placement = "disk" if cache + work <= EPHEMERAL_BUDGET_GIB else "memory"
+    if placement == "memory" and source.from_bucket and (autopilot or serving.platform == "tpu"):
+        placement = "pvc"  # the driver's advice for TPU and Autopilot; a memory cache would be charged to the sidecar
+    memory = HOST_RUNTIME_GIB + shm + (cache if placement == "memory" else 0)
     if memory > node_mem:
         raise UsageError(f"accelerator: {machine.machine_type} has {machine.memory_gb:g} GB RAM; the {weights:.0f} GiB model "
                          f"cache in memory + {HOST_RUNTIME_GIB} GiB runtime + {shm} GiB /dev/shm need {memory} GiB > {node_mem} GiB")
     fetch = GCS_FETCH_GBPS if source.from_bucket else HF_DOWNLOAD_GBPS
     seconds = (weights * GIB / 1e9) * (1 / fetch + 1 / LOAD_GBPS) + serving.server.warmup_s(serving.platform)
     budget = max(MIN_STARTUP_S, math.ceil(seconds * 1.5 / 60) * 60)
-    return PodSizing(cpu=cpu, memory_gib=node_mem,
-                     ephemeral_gib=work if in_memory else disk_need, shm_gib=shm, cache_gib=cache,
-                     cache_in_memory=in_memory, startup_budget_s=budget)
+    return PodSizing(cpu=cpu, memory_gib=node_mem, ephemeral_gib=work + (cache if placement == "disk" else 0),
+                     shm_gib=shm, cache_gib=cache, cache_placement=placement, startup_budget_s=budget, sidecar=side)
 
 
 def _empty_dir(name: str, gib: int, memory: bool = False) -> dict:
@@ -104,10 +107,8 @@ def _volumes(serving: ServingPlan, source: ModelSource, size: PodSizing) -> tupl
                _empty_dir("home", WORK_GIB // 2)]
     mounts = [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": paths.tmp}, {"name": "home", "mountPath": paths.home}]
     if source.from_bucket:
-        options = list(GCSFUSE_MOUNT_OPTIONS) + ([f"only-dir:{source.path}"] if source.path else [])
-        volumes.append({"name": "model", "csi": {"driver": "gcsfuse.csi.storage.gke.io", "readOnly": True, "volumeAttributes": {
-            "bucketName": source.bucket, "mountOptions": ",".join(options)}}})
-        volumes.append(_empty_dir("gke-gcsfuse-cache", size.cache_gib, memory=size.cache_in_memory))
+        volumes.append(gcsfuse.bucket_volume("model", source.bucket, source.path, read_only=True, run_as=RUN_AS))
+        volumes.append(gcsfuse.cache_volume(size.cache_gib, size.cache_placement))
         volumes.append(_empty_dir("model-cache", 1))  # HF_HOME: tokenizer/config lookups only, offline
         mounts += [{"name": "model", "mountPath": paths.model, "readOnly": True}, {"name": "model-cache", "mountPath": paths.cache}]
     else:
@@ -148,24 +149,25 @@ def _probe(serving: ServingPlan, period: int, failures: int, timeout: int = 5) -
 
 
 def pod_annotations(source: ModelSource, autopilot: bool) -> dict:
-    if not source.from_bucket:
-        return {}
-    notes = {"gke-gcsfuse/volumes": "true"}
-    if not autopilot:  # "0" (no limit) is accepted on Standard clusters only
-        notes.update({"gke-gcsfuse/cpu-limit": "0", "gke-gcsfuse/memory-limit": "0", "gke-gcsfuse/ephemeral-storage-limit": "0"})
-    return notes
+    """The GCS FUSE sidecar's injection and resources (manifests/gcsfuse.py), when the pod mounts a bucket."""
+    return gcsfuse.annotations(gcsfuse.sidecar(autopilot)) if source.from_bucket else {}
 
 
 def pod_spec(serving: ServingPlan, source: ModelSource, service_account: Any, size: PodSizing, spot: bool = False,
-             reservation: str = "") -> dict:
-    """The PodSpec of one replica."""
+             reservation: str = "", image: str = "", xla_prefix: str = "") -> dict:
+    """The PodSpec of one replica; `xla_prefix`: the bucket prefix of a shared TPU compile cache (xla_cache.py)."""
     server = serving.server
     volumes, mounts = _volumes(serving, source, size)
+    init = []
+    if xla_prefix and serving.platform == "tpu" and source.from_bucket:
+        volumes.append(xla_cache.bucket_volume(source.bucket, xla_prefix, RUN_AS))
+        init.append(xla_cache.sync_container(image or serving.image.image, server.paths.compile_cache, server.port,
+                                             server.health_path))
     selector, tolerations, accelerator = _placement(serving, spot, reservation)
     resources = {"cpu": str(size.cpu), "memory": f"{size.memory_gib}Gi", "ephemeral-storage": f"{size.ephemeral_gib}Gi"}
     container = {
         "name": server.container,
-        "image": serving.image.image,
+        "image": image or serving.image.image,
         "imagePullPolicy": "IfNotPresent",  # tags are pinned; Always would hit Docker Hub's rate limit through one NAT IP
         "command": server.command(),
         "args": server.args(serving.model, serving.fit, source),
@@ -187,6 +189,7 @@ def pod_spec(serving: ServingPlan, source: ModelSource, service_account: Any, si
         "terminationGracePeriodSeconds": 60,
         "nodeSelector": selector,
         "tolerations": tolerations,
+        **({"initContainers": init} if init else {}),
         "containers": [container],
         "volumes": volumes,
     }

@@ -54,7 +54,7 @@ def comments(serving: ServingPlan, opts: ManifestOptions, size: PodSizing, date:
              f"Basis: {serving.basis}",
              f"Memory: {fit.describe()}",
              f"Pod: {size.cpu} vCPU, {size.memory_gib} GiB RAM ({serving.machine.vcpus} vCPU / {serving.machine.memory_gb:g} GB node), "
-             f"weights cache {size.cache_gib} GiB {'in memory' if size.cache_in_memory else 'on disk'}, "
+             f"weights cache {size.cache_gib} GiB {size.cache_where}, "
              f"startup budget {size.startup_budget_s // 60} min",
              f"Image: {serving.image.image} (confidence {serving.image.confidence}: {serving.image.source})",
              serving.hpa_note]

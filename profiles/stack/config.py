@@ -43,6 +43,17 @@ class _Strict(BaseModel):
 class AuthorizedNetwork(_Strict):
     cidr: str = Field(pattern=CIDR)
     name: str = Field("", max_length=64)
+DURATION = r"^[0-9]{1,7}s$"  # protobuf Duration in seconds, as GKE's blue-green settings take it ("300s")
+
+
+class BlueGreenConfig(_Strict):
+    """Blue-green upgrade tuning of the accelerator pools; an unset field keeps GKE's default."""
+
+    batchPercentage: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
+    batchSoakDuration: str | None = Field(None, pattern=DURATION)
+    nodePoolSoakDuration: str | None = Field(None, pattern=DURATION)
+
+
 def _check(check, value):  # noqa: ANN001, ANN202 - a checks.* function as a pydantic validator
     try:
         return check(value, "")
@@ -63,6 +74,8 @@ class Cluster(_Strict):
     masterAuthorizedNetworks: list[AuthorizedNetwork] = []  # empty: the public endpoint accepts any source
     privateEndpoint: bool = False  # control plane on its internal IP only (pulumi must run inside the VPC)
     acceleratorMaxSurge: int = Field(0, ge=0, le=8)  # spare accelerator nodes a pool upgrade may add (0: one down at a time)
+    upgradeStrategy: Literal["SURGE", "BLUE_GREEN"] = "SURGE"  # accelerator pools (SHORT_LIVED: see gke/node_pools.py)
+    blueGreen: BlueGreenConfig | None = None  # with upgradeStrategy BLUE_GREEN only
 
     @field_validator("name", "existing")
     @classmethod
@@ -78,6 +91,10 @@ class Cluster(_Strict):
             raise ValueError(f"masterCidr {self.masterCidr}: GKE needs a /28")
         if self.privateEndpoint and not self.privateNodes:
             raise ValueError("privateEndpoint needs privateNodes true")
+        if self.blueGreen is not None and self.upgradeStrategy != "BLUE_GREEN":
+            raise ValueError("blueGreen applies to upgradeStrategy BLUE_GREEN only")
+        if self.upgradeStrategy == "BLUE_GREEN" and self.acceleratorMaxSurge:
+            raise ValueError("acceleratorMaxSurge is a SURGE setting; with upgradeStrategy BLUE_GREEN leave it 0")
         return self
 
 
@@ -114,6 +131,10 @@ class ModelSourceConfig(_Strict):
     bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
     path: str = ""
     create: bool = False  # create the bucket (else it must exist)
+    # who puts the weights there: none (you, with the commands the plan prints), job (a one-shot Job before the
+    # server starts), preflight (`pulumi up` stops with those commands while config.json is missing)
+    loader: Literal["none", "job", "preflight"] = "none"
+    xlaCache: Literal["pod", "bucket"] = "pod"  # TPU compile cache: per pod (emptyDir), or shared in the bucket
 
     @field_validator("bucket")
     @classmethod
@@ -129,9 +150,19 @@ class ModelSourceConfig(_Strict):
     def _bucket_for_gcs(self) -> ModelSourceConfig:
         if self.type == "gcs" and not self.bucket:
             raise ValueError("bucket is required when type is gcs")
-        if self.type == "huggingface" and (self.bucket or self.path):
-            raise ValueError("bucket/path apply to type gcs only")
+        if self.type == "huggingface" and (self.bucket or self.path or self.loader != "none" or self.xlaCache != "pod"):
+            raise ValueError("bucket, path, loader and xlaCache apply to type gcs only")
+        if self.loader == "preflight" and self.create:
+            raise ValueError("loader preflight with create true: the bucket the program creates is empty, so the check "
+                             "could never pass; use loader job (or fill it and set create false)")
         return self
+
+
+class ImageConfig(_Strict):
+    """Where nodes pull the model-server image from."""
+
+    mirror: bool = False  # an Artifact Registry remote repository (Docker Hub upstream) in gcp:region
+    repository: str = Field("docker-hub", pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")  # its id
 
 
 class Autoscaling(_Strict):
@@ -201,6 +232,7 @@ class StackConfig(_Strict):
     network: str | None = Field(None, pattern=DNS_LABEL)  # existing VPC; unset: the program creates <cluster>-vpc
     subnetwork: str | None = Field(None, pattern=DNS_LABEL)  # existing subnet of `network` in gcp:region
     maintenance: Maintenance | None = None  # unset: GKE may upgrade at any time
+    image: ImageConfig = ImageConfig()
     hfToken: Any = None  # a Pulumi secret; never read here
 
     @property
@@ -244,6 +276,13 @@ class StackConfig(_Strict):
                              "for capacity the nodes do not use; set both to spot, or neither")
         if self.cluster.mode == "autopilot" and self.node_capacity == "flex-start":
             raise ValueError("capacity flex-start needs cluster.mode standard (a flex-start node pool)")
+        if self.cluster.upgradeStrategy == "BLUE_GREEN" and (self.cluster.mode == "autopilot" or self.cluster.existing):
+            raise ValueError("cluster.upgradeStrategy BLUE_GREEN applies to the accelerator pools the program creates "
+                             "(cluster.mode standard, no cluster.existing)")
+        if self.cluster.upgradeStrategy == "BLUE_GREEN" and self.node_capacity == "flex-start":
+            raise ValueError("cluster.upgradeStrategy BLUE_GREEN with capacity flex-start: a green pool would queue for "
+                             "capacity and flex-start nodes are replaced within 7 days anyway; use SURGE (GKE's "
+                             "SHORT_LIVED strategy is not accepted by the pulumi-gcp node-pool schema)")
         if (self.network is None) != (self.subnetwork is None):
             raise ValueError("network and subnetwork go together: name both (existing ones) or neither (the program "
                              "creates a VPC and subnet)")

@@ -15,13 +15,22 @@ from typing import Any, Literal
 from profiles import __version__
 from profiles.catalog.catalog import Catalog, Price, default_catalog
 from profiles.errors import UsageError, unknown
+from profiles.gke import registry
 from profiles.gke.adapter import adapter_objects
 from profiles.gke.cluster import REQUIRED_APIS, ClusterSpec, MaintenanceSpec, NetworkSpec
-from profiles.gke.identity import ADAPTER_KSA, ADAPTER_NAMESPACE, ADAPTER_ROLE, BUCKET_READER_ROLE, node_sa_id
-from profiles.gke.node_pools import accelerator_pools
+from profiles.gke.identity import (
+    ADAPTER_KSA,
+    ADAPTER_NAMESPACE,
+    ADAPTER_ROLE,
+    BUCKET_READER_ROLE,
+    BUCKET_WRITER_ROLE,
+    node_sa_id,
+)
+from profiles.gke.node_pools import BlueGreen, accelerator_pools
 from profiles.gke.versions import FLEX_START_MAX_DAYS, below, required
-from profiles.manifests.objects import ManifestOptions, build, namespace_object, resolve
-from profiles.manifests.pod import PodSizing, size_pod
+from profiles.manifests import loader, xla_cache
+from profiles.manifests.objects import ManifestOptions, build, namespace_object, resolve, slug
+from profiles.manifests.pod import PodSizing, download_gib, size_pod
 from profiles.selection.choose import Choice, choose
 from profiles.selection.cost import TokenCost, token_cost
 from profiles.selection.ranking import Pricing, Targets
@@ -30,11 +39,13 @@ from profiles.serving.source import ModelSource
 from profiles.stack.config import GcpConfig, StackConfig
 from profiles.stack.specs import (
     HuggingFaceSecretSpec,
+    ImageMirrorSpec,
     InferenceClusterSpec,
     MetricsAdapterSpec,
     ModelBucketSpec,
     ProjectApisSpec,
     VllmServiceSpec,
+    WeightsLoaderSpec,
 )
 from profiles.store.store import ProfileStore
 
@@ -53,12 +64,14 @@ class StackPlan:
     apis: ProjectApisSpec
     cluster: InferenceClusterSpec
     bucket: ModelBucketSpec | None  # None: weights come from Hugging Face
-    hf_secret: HuggingFaceSecretSpec | None  # None: weights come from a bucket
+    hf_secret: HuggingFaceSecretSpec | None  # None: weights come from a bucket and no loader Job downloads them
     metrics_adapter: MetricsAdapterSpec | None  # None: no HPA
     service: VllmServiceSpec
     price: Price | None  # one replica, in gcp:region, at the pricing model
     cost: TokenCost | None
     notes: list[str] = field(default_factory=list)
+    loader: WeightsLoaderSpec | None = None  # modelSource.loader job
+    mirror: ImageMirrorSpec | None = None  # image.mirror
 
     @property
     def hpa(self) -> bool:
@@ -106,6 +119,9 @@ def _check_token(cfg: StackConfig, token: TokenState) -> None:
     if cfg.modelSource.type == "huggingface" and token == "unset":
         raise UsageError("gke-inference:hfToken: required for modelSource huggingface (gated models need it); set it "
                          "with `pulumi config set --secret hfToken <token>` or use modelSource type gcs")
+    if cfg.modelSource.loader == "job" and token == "unset":
+        raise UsageError("gke-inference:hfToken: required for modelSource.loader job (it downloads from Hugging Face); "
+                         "set it with `pulumi config set --secret hfToken <token>`")
 
 
 def _auto_select(cfg: StackConfig, store: ProfileStore, catalog: Catalog, targets: Targets, pricing: Pricing) -> Choice:
@@ -169,7 +185,10 @@ def _availability_notes(cfg: StackConfig, min_replicas: int, capacity: str) -> l
     if min_replicas == 1:
         notes.append("one replica: a node upgrade, repair, spot preemption or rollout takes the service down until the "
                      "replacement has loaded the model; set autoscaling.minReplicas >= 2 (and cluster.acceleratorMaxSurge "
-                     "on Standard) for no downtime")
+                     "or upgradeStrategy BLUE_GREEN on Standard) for no downtime")
+    if cfg.cluster.upgradeStrategy == "BLUE_GREEN":
+        notes.append("blue-green node upgrades: GKE brings up a second pool of the same accelerator nodes before draining "
+                     "the first; the project needs quota (and the zone capacity) for both while an upgrade runs")
     if cfg.maintenance is None and not cfg.cluster.existing:
         notes.append("no maintenance window: GKE may upgrade nodes at any time; set gke-inference:maintenance")
     if cfg.cluster.privateEndpoint:
@@ -179,6 +198,43 @@ def _availability_notes(cfg: StackConfig, min_replicas: int, capacity: str) -> l
         notes.append("the control-plane endpoint accepts any source address (GKE still authenticates every call); "
                      "set cluster.masterAuthorizedNetworks to restrict it")
     return notes
+
+
+def _blue_green(cfg: StackConfig) -> BlueGreen | None:
+    c = cfg.cluster
+    if c.upgradeStrategy != "BLUE_GREEN":
+        return None
+    bg = c.blueGreen
+    return BlueGreen() if bg is None else BlueGreen(bg.batchPercentage, bg.batchSoakDuration, bg.nodePoolSoakDuration)
+
+
+def _xla_prefix(cfg: StackConfig, serving: ServingPlan) -> str:
+    """The bucket prefix of the shared TPU compile cache, or "" (per-pod emptyDir)."""
+    if cfg.modelSource.xlaCache != "bucket":
+        return ""
+    shape = serving.fit.shape
+    if serving.platform != "tpu":
+        raise UsageError(f"gke-inference:modelSource.xlaCache: value 'bucket': {shape.accelerator_type} is a GPU; the XLA "
+                         "compile cache applies to TPU accelerators only (use pod, the default)")
+    return xla_cache.prefix(slug(serving.model.model), shape.accelerator_type, shape.tpu_topology, serving.image.version)
+
+
+def _mirror(cfg: StackConfig, gcp: GcpConfig, image: str) -> ImageMirrorSpec | None:
+    if not cfg.image.mirror:
+        return None
+    repo = cfg.image.repository
+    return ImageMirrorSpec(gcp.project, gcp.region, repo, registry.mirrored_image(image, gcp.region, gcp.project, repo))
+
+
+def _loader(cfg: StackConfig, gcp: GcpConfig, serving: ServingPlan, image: str) -> WeightsLoaderSpec | None:
+    src = cfg.modelSource
+    if src.loader != "job":
+        return None
+    objects = loader.loader_objects(cfg.model, src.bucket, src.path, cfg.namespace, image, cfg.cluster.mode == "autopilot",
+                                    download_gib(serving))
+    deadline = objects[1]["spec"]["activeDeadlineSeconds"]
+    return WeightsLoaderSpec(gcp.project, src.bucket, cfg.namespace, loader.LOADER, BUCKET_WRITER_ROLE, tuple(objects),
+                             deadline)
 
 
 def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret", catalog: Catalog | None = None) -> StackPlan:
@@ -201,15 +257,20 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
                          f"of {gcp.region} that offers {serving.fit.shape.machine_type} (`pulumi config set gcp:zone ...`)")
     reservation = capacity.split(":", 1)[1] if capacity.startswith("reservation:") and not standard else ""
     image = serving.image
+    mirror = _mirror(cfg, gcp, image.image)
+    pulled = mirror.image if mirror else image.image
+    xla_prefix = _xla_prefix(cfg, serving)
     options = resolve(serving, ManifestOptions(
         namespace=cfg.namespace, source=_source(cfg), service_type=cfg.serviceType, autopilot=not standard,
-        spot=capacity == "spot", reservation=reservation, exposure=cfg.exposure.spec(),
-        generated_by=f"gke-inference {__version__} (Pulumi), model server {serving.server.name} {image.version} ({image.image})"))
-    pod = size_pod(serving, options.source)
+        spot=capacity == "spot", reservation=reservation, exposure=cfg.exposure.spec(), image=pulled, xla_prefix=xla_prefix,
+        generated_by=f"gke-inference {__version__} (Pulumi), model server {serving.server.name} {image.version} ({pulled})"))
+    others = (xla_cache.CPU_M, xla_cache.MEMORY_MIB, xla_cache.EPHEMERAL_GIB) if xla_prefix else (0, 0, 0)
+    pod = size_pod(serving, options.source, autopilot=not standard, others=others)
     objects = build(serving, options, pod)
     ksa = next(o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount")
     pools = accelerator_pools(serving.fit.shape, serving.platform, capacity, serving.hpa.min_replicas, serving.hpa.max_replicas,
-                              gcp.zone or "", serving.accelerator.kind, cfg.cluster.acceleratorMaxSurge) if standard else []
+                              gcp.zone or "", serving.accelerator.kind, cfg.cluster.acceleratorMaxSurge,
+                              _blue_green(cfg)) if standard else []
     created = None if cfg.cluster.existing else _cluster_spec(cfg)
     shape = serving.fit.shape
     price = catalog.price(shape.machine_type, shape.accelerator_count, cfg.pricingModel, gcp.region)
@@ -223,19 +284,36 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
         notes.append(f"no published {cfg.pricingModel} price for {shape.machine_type} in {gcp.region}: costs show N/A")
     notes += _version_notes(cfg, serving.fit.shape.accelerator_type, serving.platform, capacity)
     notes += _availability_notes(cfg, serving.hpa.min_replicas, capacity)
-    if cfg.modelSource.type == "gcs":
-        notes.append(weights_command(cfg.model, cfg.modelSource.bucket, cfg.modelSource.path, cfg.modelSource.create))
     src = cfg.modelSource
-    bucket = ModelBucketSpec(gcp.project, src.bucket, src.create, gcp.region, cfg.namespace, ksa, BUCKET_READER_ROLE)
+    command = weights_command(cfg.model, src.bucket, src.path, src.create) if src.type == "gcs" else ""
+    if src.type == "gcs" and src.loader == "none":
+        notes.append(command)
+    elif src.loader == "job":
+        notes.append(f"weights: the Job {loader.LOADER} fills gs://{src.bucket}/{src.path} from Hugging Face (skipped when "
+                     "config.json is there) before the Deployment is created")
+    elif src.loader == "preflight":
+        notes.append(f"PREFLIGHT: `pulumi preview`/`up` stops before registering anything while gs://{src.bucket}/{src.path}/config.json "
+                     f"is missing; {command}")
+    if xla_prefix:
+        notes.append(f"XLA cache: gs://{src.bucket}/{xla_prefix}/ (the serving KSA may write only there; an existing bucket "
+                     "needs uniform bucket-level access for that IAM condition)")
+    if mirror:
+        notes.append(f"image: pulled from the Artifact Registry mirror {mirror.image} (Docker Hub upstream)"
+                     + ("; grant the existing cluster's node service account roles/artifactregistry.reader on it"
+                        if cfg.cluster.existing and not standard else ""))
+    bucket = ModelBucketSpec(gcp.project, src.bucket, src.create, gcp.region, cfg.namespace, ksa, BUCKET_READER_ROLE,
+                             writer_prefix=xla_prefix,
+                             preflight_object=f"{src.path}/config.json".lstrip("/") if src.loader == "preflight" else "",
+                             preflight_message=command if src.loader == "preflight" else "")
     adapter = MetricsAdapterSpec(gcp.project, adapter_objects(), ADAPTER_NAMESPACE, ADAPTER_KSA, ADAPTER_ROLE)
     return StackPlan(
         cfg, gcp, choice, serving, options, pod,
         namespace=namespace_object(cfg.namespace) if cfg.namespace != "default" else None,
-        apis=ProjectApisSpec(gcp.project, REQUIRED_APIS if cfg.enableApis else ()),
+        apis=ProjectApisSpec(gcp.project, (REQUIRED_APIS + ((registry.API,) if mirror else ())) if cfg.enableApis else ()),
         cluster=InferenceClusterSpec(cfg.cluster.existing or cfg.cluster.name, gcp.project, gcp.region, created, tuple(pools),
                                      cfg.cluster.systemMachineType, node_sa_id(cfg.cluster.existing or cfg.cluster.name)),
         bucket=bucket if src.type == "gcs" else None,
-        hf_secret=HuggingFaceSecretSpec(cfg.namespace) if src.type == "huggingface" else None,
+        hf_secret=HuggingFaceSecretSpec(cfg.namespace) if src.type == "huggingface" or src.loader == "job" else None,
         metrics_adapter=adapter if serving.hpa_enabled else None,
         service=VllmServiceSpec(options.name, tuple(objects), pod.startup_budget_s, cfg.serviceType != "ClusterIP"),
-        price=price, cost=cost, notes=notes)
+        price=price, cost=cost, notes=notes, loader=_loader(cfg, gcp, serving, pulled), mirror=mirror)

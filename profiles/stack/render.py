@@ -43,7 +43,8 @@ def summary_lines(stack: str, plan: StackPlan, token: str) -> list[str]:
         f"HPA            : {s.hpa_note}",
         f"Serving shape  : TP {s.fit.tensor_parallel_size}, max-model-len {s.fit.max_model_len}; {s.fit.describe()}",
         f"vLLM setup     : {setup_line(s.fit)} (the chosen profile's, rendered as its arguments)",
-        f"Weights        : {weights}; cache {size.cache_gib} GiB {'in memory' if size.cache_in_memory else 'on disk'}; "
+        f"Weights        : {weights}{' (filled by Job weights-loader)' if plan.loader else ''}; cache {size.cache_gib} GiB "
+        f"{size.cache_where}; "
         f"startup budget {size.startup_budget_s // 60} min",
         f"HF token       : {'[secret]' if token == 'secret' else 'not set' if needs_token else 'not needed (bucket)'}",
     ]
@@ -60,11 +61,13 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {  # dotted input paths shown in the tr
     "gcp:container/nodePool:NodePool": ("nodeConfig.machineType", "nodeLocations", "autoscaling.totalMinNodeCount",
                                         "autoscaling.totalMaxNodeCount", "nodeCount", "placementPolicy",
                                         "nodeConfig.guestAccelerators", "nodeConfig.spot", "nodeConfig.flexStart",
-                                        "nodeConfig.reservationAffinity.values"),
+                                        "nodeConfig.reservationAffinity.values", "upgradeSettings.strategy"),
     "gcp:serviceaccount/account:Account": ("accountId",),
     "gcp:projects/iAMMember:IAMMember": ("role", "member"),
     "gcp:storage/bucket:Bucket": ("name", "location", "publicAccessPrevention", "uniformBucketLevelAccess"),
-    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition.title"),
+    "gcp:artifactregistry/repository:Repository": ("repositoryId", "location", "mode"),
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": ("repository", "role", "member"),
     "gcp:compute/routerNat:RouterNat": ("region", "sourceSubnetworkIpRangesToNat"),
     "pulumi:providers:kubernetes": ("kubeconfig",),
     "kubernetes:core/v1:Secret": ("metadata.namespace", "stringData"),
@@ -72,6 +75,8 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {  # dotted input paths shown in the tr
                                       "spec.template.spec.containers.0.resources.limits",
                                       "spec.template.spec.nodeSelector"),
     "kubernetes:core/v1:Service": ("metadata.namespace", "spec.type"),
+    "kubernetes:batch/v1:Job": ("metadata.namespace", "spec.activeDeadlineSeconds", "spec.template.spec.containers.0.image"),
+    "kubernetes:storage.k8s.io/v1:StorageClass": ("provisioner", "parameters.type"),
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("spec.minReplicas", "spec.maxReplicas", "spec.metrics.0.pods"),
 }
 

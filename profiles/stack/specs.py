@@ -39,6 +39,30 @@ class ModelBucketSpec:
     namespace: str  # the serving KSA granted `role` on the bucket
     ksa: str
     role: str
+    writer_prefix: str = ""  # the serving KSA may also write objects under this prefix (the shared XLA cache)
+    preflight_object: str = ""  # `pulumi up` stops before any resource unless this object exists
+    preflight_message: str = ""  # what to run when it does not
+
+
+@dataclass(frozen=True)
+class WeightsLoaderSpec:
+    """The one-shot Job that fills the bucket path from Hugging Face, and its writer identity."""
+
+    project: str
+    bucket: str
+    namespace: str
+    ksa: str
+    role: str  # granted to the loader KSA on the bucket
+    objects: tuple[dict, ...]  # ServiceAccount, Job
+    timeout_s: int  # the Job is awaited until Complete for this long
+
+
+@dataclass(frozen=True)
+class ImageMirrorSpec:
+    project: str
+    region: str
+    repository: str
+    image: str  # what the Deployment pulls (REGION-docker.pkg.dev/PROJECT/REPO/...)
 
 
 @dataclass(frozen=True)

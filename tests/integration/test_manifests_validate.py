@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from profiles.manifests.benchmark_job import JobOptions, build_job
+from profiles.manifests.loader import loader_objects
 from profiles.manifests.render import render
 from tests.support.cli import ROOT
 from tests.support.manifest_cases import CASES, case_objects, hpa_store
@@ -28,7 +29,7 @@ def rendered(tmp_path_factory) -> dict[str, list[dict]]:
 def test_every_variant_is_covered(rendered):
     kinds = {o["kind"] for objects in rendered.values() for o in objects}
     assert kinds == {"ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "PodMonitoring",
-                     "HorizontalPodAutoscaler"}
+                     "HorizontalPodAutoscaler", "StorageClass"}
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -44,6 +45,16 @@ def test_native_objects_pass_kubernetes_validate_strict(rendered, version):
                 pytest.fail(f"{name} {obj['kind']} on {version}: {'.'.join(map(str, exc.path))}: {exc.message}")
             checked += 1
     assert checked == sum(len(objects) - 1 for objects in rendered.values())  # all but PodMonitoring
+
+
+@pytest.mark.parametrize("autopilot", [False, True], ids=["standard", "autopilot"])
+def test_weights_loader_objects_pass_kubernetes_validate_strict(autopilot):
+    objects = loader_objects("meta-llama/Llama-3.1-70B", "models", "llama", "llm", "docker.io/vllm/vllm-tpu:v0.32.0",
+                             autopilot, 131.4)
+    assert [o["kind"] for o in objects] == ["ServiceAccount", "Job"]
+    for version in KUBERNETES_VERSIONS:
+        for obj in objects:
+            kubernetes_validate.validate(obj, version, strict=True)
 
 
 def test_strict_validation_catches_a_misspelled_field(rendered):

@@ -22,6 +22,7 @@ BAD_VALUES = {
     "modelSource": st.sampled_from([{"type": "gcs"}, {"type": "s3"}, {"type": "huggingface", "bucket": "b-1"}]),
     "autoscaling": st.sampled_from([{"minReplicas": 0}, {"minReplicas": 3, "maxReplicas": 2}, {"metric": "gpu_util"}]),
     "serviceType": st.sampled_from(["NodePort", "clusterip"]),
+    "image": st.sampled_from([{"mirror": "maybe"}, {"repository": "UPPER"}, {"registry": "x"}]),
     "typoKey": st.just(1),
 }
 

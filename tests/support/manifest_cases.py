@@ -37,13 +37,18 @@ def serving_plan(model: str, accelerator_type: str, profiles_dir: Path | None = 
 
 def objects_of(serving: ServingPlan, opts: ManifestOptions) -> list[dict]:
     """The builder's objects for one plan, the pod sized once as the CLI and the stack do."""
-    return build(serving, opts, size_pod(serving, opts.source))
+    return build(serving, opts, size_pod(serving, opts.source, autopilot=opts.autopilot))
 
 
 CASES: dict[str, dict] = {
     # seed 002: Llama 3.1 70B on TPU Trillium 2x4, weights from a bucket
     "tpu-gcs-seed002": dict(plan=dict(model="meta-llama/Llama-3.1-70B", accelerator_type="tpu-v6e-slice"),
                             opts=dict(namespace="llm", source=ModelSource("my-models", "llama-3.1-70b"))),
+    # the same from a bucket with the shared XLA cache (manifests/xla_cache.py) and a mirrored image
+    "tpu-gcs-xla-bucket": dict(plan=dict(model="meta-llama/Llama-3.1-70B", accelerator_type="tpu-v6e-slice"),
+                               opts=dict(namespace="llm", source=ModelSource("my-models", "llama-3.1-70b"),
+                                         xla_prefix="xla-cache/llama/tpu-v6e-slice-2x4/0.32.0",
+                                         image="us-central1-docker.pkg.dev/p/docker-hub/vllm/vllm-tpu:v0.32.0")),
     "gpu-hf-small": dict(plan=dict(model="meta-llama/Llama-3.1-8B-Instruct", accelerator_type="nvidia-l4"), opts={}),
     "gpu-hf-large": dict(plan=dict(model="meta-llama/Llama-3.3-70B-Instruct", accelerator_type="nvidia-h100-80gb"),
                          opts=dict(namespace="serving", service_type="InternalLoadBalancer", spot=True,

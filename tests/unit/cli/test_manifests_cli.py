@@ -17,8 +17,9 @@ def test_output_path_writes_an_appliable_file(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout == "" and f"Output saved to {target}" in run.stderr
     docs = list(yaml.safe_load_all(target.read_text()))
-    assert [d["kind"] for d in docs][:3] == ["ServiceAccount", "Deployment", "Service"]
-    assert all(d["metadata"]["namespace"] == "llm" for d in docs)
+    # a TPU reading a bucket: the GCS FUSE file cache's StorageClass (cluster-scoped) first, then the namespaced objects
+    assert [d["kind"] for d in docs][:4] == ["StorageClass", "ServiceAccount", "Deployment", "Service"]
+    assert all(d["metadata"]["namespace"] == "llm" for d in docs[1:])
     assert "#" not in target.read_text().split("\n", 1)[0]
 
 

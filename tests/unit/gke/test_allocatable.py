@@ -11,6 +11,7 @@ from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
 from profiles.gke.allocatable import GCSFUSE_SIDECAR, allocatable, reserved_cpu_m, reserved_memory_mib
 from profiles.gke.node_pools import BOOT_DISK_GB
+from profiles.manifests import gcsfuse
 from profiles.manifests.pod import EPHEMERAL_BUDGET_GIB, GIB, size_pod
 from profiles.serving.source import ModelSource
 
@@ -53,18 +54,26 @@ def _serving(machine, platform: str, weights_gb: float):
                            server=SimpleNamespace(warmup_s=lambda p: 300))
 
 
-@pytest.mark.parametrize("bucket", [False, True], ids=["huggingface", "bucket"])
-def test_pod_requests_fit_the_nodes_allocatable_for_every_machine_row(bucket):
+@pytest.mark.parametrize(("bucket", "autopilot"), [(False, False), (True, False), (True, True)],
+                         ids=["huggingface", "bucket-standard", "bucket-autopilot"])
+def test_pod_requests_fit_the_nodes_allocatable_for_every_machine_row(bucket, autopilot):
+    """With the sidecar the pod renders (the driver's defaults on Standard, the explicit Autopilot size)."""
     source = ModelSource("b", "p") if bucket else ModelSource()
     checked = 0
     for machine in default_catalog().machine_types.values():
         platform = "tpu" if machine.accelerator_type.startswith("tpu") else "gpu"
-        room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(bucket_sidecar=bucket)
         for weights_gb in (16, 60, 140, 400):
             try:
-                size = size_pod(_serving(machine, platform, weights_gb), source)
+                size = size_pod(_serving(machine, platform, weights_gb), source, autopilot=autopilot)
             except UsageError:
                 continue  # refused with numbers: nothing Pending
+            side = size.sidecar
+            assert (side is not None) == bucket
+            rendered = (side.cpu_m, side.memory_mib, side.ephemeral_gib) if side else (0, 0, 0)
+            annotations = gcsfuse.annotations(side) if side else {}
+            if autopilot:  # the annotations carry exactly the size the check subtracted
+                assert annotations["gke-gcsfuse/memory-request"] == f"{rendered[1]}Mi"
+            room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(rendered)
             checked += 1
             assert size.cpu * 1000 <= room.cpu_m, (machine.machine_type, size.cpu, room.cpu_m)
             assert size.memory_gib * 1024 <= room.memory_mib, (machine.machine_type, size.memory_gib, room.memory_mib)
@@ -72,8 +81,18 @@ def test_pod_requests_fit_the_nodes_allocatable_for_every_machine_row(bucket):
     assert checked > 60
 
 
+def test_autopilot_sidecar_is_counted_against_the_node():
+    """Issue #16 item 5: the explicit Autopilot sidecar (2 vCPU, 14 GiB) leaves less for the server than the defaults."""
+    machine = default_catalog().machine_types["g2-standard-16"]
+    standard = size_pod(_serving(machine, "gpu", 16), ModelSource("b", "p"))
+    autopilot = size_pod(_serving(machine, "gpu", 16), ModelSource("b", "p"), autopilot=True)
+    room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods((2000, 14 * 1024, 5))
+    assert autopilot.sidecar == gcsfuse.AUTOPILOT_SIDECAR and autopilot.memory_gib * 1024 <= room.memory_mib
+    assert autopilot.memory_gib < standard.memory_gib
+
+
 def test_the_on_disk_cache_budget_fits_the_boot_disks_allocatable_with_the_sidecar():
-    room = allocatable(8, 32, BOOT_DISK_GB).for_pods(bucket_sidecar=True)
+    room = allocatable(8, 32, BOOT_DISK_GB).for_pods(GCSFUSE_SIDECAR)
     assert room.ephemeral_gib >= EPHEMERAL_BUDGET_GIB
     assert GCSFUSE_SIDECAR[2] == 5 and GIB == 2**30
 
@@ -82,5 +101,5 @@ def test_prod_pod_fits_a_ct6e_standard_8t_node():
     """The regression of issue #16: 288 CPU were requested from a 180-vCPU node."""
     machine = default_catalog().machine_types["ct6e-standard-8t"]
     size = size_pod(_serving(machine, "tpu", 141), ModelSource("b", "p"))
-    room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(bucket_sidecar=True)
+    room = allocatable(machine.vcpus, machine.memory_gb, BOOT_DISK_GB).for_pods(GCSFUSE_SIDECAR)
     assert size.cpu == 144 and size.cpu * 1000 <= room.cpu_m

@@ -8,8 +8,9 @@ import yaml
 from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
 from profiles.gke.adapter import metric_name
+from profiles.manifests.gcsfuse import GCSFUSE_MOUNT_OPTIONS
 from profiles.manifests.objects import Exposure, ManifestOptions, resolve
-from profiles.manifests.pod import EPHEMERAL_BUDGET_GIB, GCSFUSE_MOUNT_OPTIONS, MIN_STARTUP_S, size_pod
+from profiles.manifests.pod import EPHEMERAL_BUDGET_GIB, MIN_STARTUP_S, size_pod
 from profiles.manifests.render import comments, generated_on, render
 from profiles.selection.ranking import Targets
 from profiles.serving.source import ModelSource, parse_bucket_uri
@@ -206,9 +207,17 @@ def test_services_and_policies():
         objects_of(plan, ManifestOptions(service_type="NodePort"))
 
 
-def test_autopilot_drops_the_unlimited_sidecar_annotations():
+def test_autopilot_sets_explicit_sidecar_resources():
+    """Issue #16 item 5: Autopilot refuses "0" (unlimited); the sidecar gets explicit requests = limits, sized to the
+    driver's Autopilot GPU-node ceiling (2 vCPU, 14 GiB), and the file cache is never a memory volume there."""
     _, _, objects = case_objects("gpu-gcs-autopilot")
-    assert pod(objects)["metadata"]["annotations"] == {"gke-gcsfuse/volumes": "true"}
+    notes = pod(objects)["metadata"]["annotations"]
+    assert notes == {"gke-gcsfuse/volumes": "true",
+                     "gke-gcsfuse/cpu-request": "2000m", "gke-gcsfuse/cpu-limit": "2000m",
+                     "gke-gcsfuse/memory-request": "14336Mi", "gke-gcsfuse/memory-limit": "14336Mi",
+                     "gke-gcsfuse/ephemeral-storage-request": "5Gi", "gke-gcsfuse/ephemeral-storage-limit": "5Gi"}
+    assert "0" not in notes.values()
+    assert volume(objects, "gke-gcsfuse-cache").get("emptyDir", {}).get("medium") != "Memory"
     options = volume(objects, "model")["csi"]["volumeAttributes"]["mountOptions"].split(",")
     assert options == list(GCSFUSE_MOUNT_OPTIONS)  # no path: no only-dir
 

@@ -8,7 +8,7 @@ import yaml
 from profiles.stack.config import StackConfig
 from tests.support.cli import ROOT
 
-UNDECLARABLE = {"cluster", "modelSource", "autoscaling", "maintenance", "exposure",  # objects and floats
+UNDECLARABLE = {"cluster", "modelSource", "autoscaling", "maintenance", "exposure", "image",  # objects and floats
                 "targetCostPerMillionOutputTokens"}
 PULUMI_TYPES = {"string", "integer", "boolean", "array"}
 
