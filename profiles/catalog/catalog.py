@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,10 +147,10 @@ class Catalog:
         for line, row in read_rows(path, required):
             yield Cell(path, line, row)
 
-    def _accelerators(self):
+    def _accelerators(self, name: str = "accelerators.csv"):
         cols = ("accelerator_type", "kind", "family", "arch", "memory_gb", "hbm_bandwidth_gbps", "bf16_tflops",
                 "fp8_tflops", "int8_tops", "chips_per_device", "source", "confidence")
-        for c in self._rows("accelerators.csv", cols):
+        for c in self._rows(name, cols):
             yield Accelerator(c.text("accelerator_type"), c.choice("kind", ("gpu", "tpu")), c.text("family"),
                               c.number("memory_gb") or 0.0, c.number("hbm_bandwidth_gbps") or 0.0,
                               c.number("bf16_tflops") or 0.0, c.number("fp8_tflops"), c.number("int8_tops"),
@@ -227,9 +228,9 @@ class Catalog:
                 raise UsageError(f"{c.path}:{c.line}: column 'image' value '{image.image}' must carry a fixed tag, not latest")
             yield image
 
-    def _vllm_defaults(self):
+    def _vllm_defaults(self, name: str = "vllm_defaults.csv"):
         cols = ("vllm_version", "accelerator_type", "max_num_batched_tokens", "max_num_seqs", "source", "confidence")
-        for c in self._rows("vllm_defaults.csv", cols):
+        for c in self._rows(name, cols):
             acc = c.text("accelerator_type")
             if acc not in self.accelerators:
                 raise UsageError(f"{c.path}:{c.line}: column 'accelerator_type' value '{acc}' is not in accelerators.csv")
@@ -319,6 +320,18 @@ class Catalog:
             return self.vllm_defaults[(vllm_version, accelerator_type)]
         except KeyError:
             raise UsageError(f"vllm_defaults.csv: no row for vLLM {vllm_version} on {accelerator_type}") from None
+
+
+    def with_calibration_hardware(self) -> Catalog:
+        """A copy that also knows chips published rows were measured on but GKE does not offer (H100 PCIe), from
+        calibration_accelerators.csv and calibration_vllm_defaults.csv: the estimator scores such a row against its own
+        chip's figures instead of a GKE chip's. Never used to plan or rank."""
+        other = copy.copy(self)
+        other.accelerators = {**self.accelerators, **{a.accelerator_type: a for a in
+                                                      self._accelerators("calibration_accelerators.csv")}}
+        other.vllm_defaults = {**self.vllm_defaults, **{(d.vllm_version, d.accelerator_type): d for d in
+                                                        other._vllm_defaults("calibration_vllm_defaults.csv")}}
+        return other
 
 
 @functools.cache

@@ -5,9 +5,14 @@ columns, one source per row). A row is used when the catalog knows its model's s
 input length; rows with speculative decoding or with prefix caching over multi-turn conversations are left out
 (neither is modelled: both cut the work a TTFT or ITL measures), and so is the TTFT of rows run with vLLM 0.6's
 multi-step scheduling (`--num-scheduler-steps`: a new request waits for the running window, which is not modelled).
+Rows run with `--async-scheduling` are kept: vLLM 0.32.0, the version the estimator describes, enables it by default.
+A row measured on a chip GKE does not offer (H100 PCIe) is scored against that chip's own figures
+(calibration_accelerators.csv), not against the GKE chip the normalized file names. A ShareGPT run keeps the dataset's
+length spread (GIQ's table), not its mean lengths.
 
 Fit, per chip architecture x engine (A100-40GB and -80GB share Ampere's kernels, H100 and H200 Hopper's):
-  1. the engine's pooled MFU, MBU and per-step overhead, by coordinate descent on a bounded grid minimising the median
+  1. the engine's pooled MFU, MBU, per-step overhead and MoE factor (expert GEMMs' efficiency relative to MFU;
+     only rows of MoE models move it), by coordinate descent on a bounded grid minimising the median
      absolute percentage error over every published metric of the engine's rows;
   2. each architecture's own fit on its rows, started from the pool and then shrunk toward it:
      p = pool + n/(n + SHRINK_ROWS) x (own - pool), so one or two rows cannot make an H100 slower than an A100.
@@ -27,7 +32,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 
-from profiles.catalog.catalog import Shape, default_catalog
+from profiles.catalog.catalog import Catalog, Shape, default_catalog
 from profiles.catalog.csvdata import DATA_DIR, SHARED_DIR
 from profiles.catalog.workload import SHAREGPT, fixed
 from profiles.errors import UsageError
@@ -41,9 +46,10 @@ CV_RESIDUALS = DATA_DIR / "estimator_cv_residuals.csv"
 SERVER_ARGS = DATA_DIR / "calibration_server_args.csv"
 # Bounded to physically plausible values (reference performance-modeling.md §5: MBU 0.33-0.67 measured, MFU
 # 0.25-0.46 offline): with 1-3 rows a group could otherwise "fit" a 0.2 MBU that makes batch-1 decode 3x too slow.
+# moe: MoE expert GEMMs' efficiency relative to MFU (1: as fast as dense GEMMs); rows of dense models leave it at START.
 GRID = {"mbu": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9], "mfu": [0.25, 0.35, 0.45, 0.55, 0.65, 0.75],
-        "overhead_ms": [0.5, 1, 2, 4, 8, 16]}
-START = {"mfu": 0.45, "mbu": 0.6, "overhead_ms": 2}
+        "overhead_ms": [0.5, 1, 2, 4, 8, 16], "moe": [0.25, 0.35, 0.5, 0.7, 1.0]}
+START = {"mfu": 0.45, "mbu": 0.6, "overhead_ms": 2, "moe": 1.0}
 PARAMS = tuple(START)
 SHRINK_ROWS = 8  # an architecture's own fit weighs n/(n + 8) against its engine's pool (8: the leave-one-source-out optimum of 1, 4, 8, 16)
 METRICS = {"output_tok_s": "output tok/s", "ttft_ms": "TTFT", "itl_ms": "ITL/TPOT", "ntpot_ms": "NTPOT"}
@@ -110,8 +116,21 @@ def _prompts(low: str) -> int | None:
     return int((found.group(1) or found.group(2)).replace(",", "")) if found else None
 
 
+@functools.cache
+def calibration_catalog() -> Catalog:
+    return default_catalog().with_calibration_hardware()
+
+
+def _accelerator_type(r: dict[str, str], low: str) -> str:
+    """The chip a row was measured on: the normalized files say nvidia-h100-80gb for H100 PCIe rows (GKE's only
+    H100 is SXM, 3.35 TB/s); a source that names the PCIe card is scored against the PCIe card (2.0 TB/s)."""
+    if r["accelerator_type"] == "nvidia-h100-80gb" and re.search(r"h100[ -]pcie", low):
+        return "nvidia-h100-pcie-80gb"
+    return r["accelerator_type"]
+
+
 def load_rows() -> tuple[list[Row], list[str]]:
-    catalog = default_catalog()
+    catalog = calibration_catalog()
     used, skipped = [], []
     published = _read(ROWS) + (_read(EXTRA_ROWS) if EXTRA_ROWS.exists() else [])
     server_args = load_server_args({r["row_id"] for r in published})
@@ -122,7 +141,7 @@ def load_rows() -> tuple[list[Row], list[str]]:
         spec = catalog.models.get(r["model"])
         if spec is None or not spec.layers:
             why = "model shape unknown"
-        elif r["accelerator_type"] not in catalog.accelerators:
+        elif _accelerator_type(r, low) not in catalog.accelerators:
             why = "accelerator not in catalog"
         elif not r["input_len"]:
             why = "input length not published"
@@ -137,7 +156,9 @@ def load_rows() -> tuple[list[Row], list[str]]:
             continue
         replicas = 8 if "8 replicas" in src else 1
         count = int(r["accelerator_count"]) // replicas
-        sharegpt = (r["input_len"], r["output_len"]) == ("226", "195")
+        # ShareGPT runs (GIQ's 226/195, or a source naming the dataset) keep the dataset's length spread, which decides
+        # how many sequences share a batch; fixed lengths only where the benchmark fixed them
+        sharegpt = (r["input_len"], r["output_len"]) == ("226", "195") or ("sharegpt" in low and "random" not in low)
         workload = SHAREGPT if sharegpt else fixed(int(float(r["input_len"])), int(float(r["output_len"])))
         prompts = _prompts(low)
         n = min(prompts, MAX_PROMPTS) if prompts else None
@@ -147,7 +168,7 @@ def load_rows() -> tuple[list[Row], list[str]]:
             load = Load("concurrency", float(r["load_value"]) / replicas)
         else:
             load = Load("request_rate", float(r["load_value"]))
-        shape = Shape("", r["accelerator_type"], count, "", 1)
+        shape = Shape("", _accelerator_type(r, low), count, "", 1)
         measured = {k: float(r[k]) for k in METRICS if r[k]}
         if "num-scheduler-steps" in low:  # multi-step scheduling holds a new request until the window ends: not modelled
             measured.pop("ttft_ms", None)
@@ -156,7 +177,7 @@ def load_rows() -> tuple[list[Row], list[str]]:
         stat = {"ttft_ms": "mean" if re.search(r"ttft (and itl )?(are|is|=) (the )?mean", low) else "p50",
                 "itl_ms": "mean" if re.search(r"ttft and itl are means|itl_ms = loadgen tpot mean", low) else "p50",
                 "ntpot_ms": "mean"}
-        used.append(Row(rid, catalog.accelerators[r["accelerator_type"]].efficiency_group, _engine(src),
+        used.append(Row(rid, catalog.accelerators[shape.accelerator_type].efficiency_group, _engine(src),
                         (spec, shape, r["precision"], workload, load, n), measured, stat,
                         server_args.get(rid, ServerArgs()), source_key(src)))
     return used, skipped
@@ -165,7 +186,7 @@ def load_rows() -> tuple[list[Row], list[str]]:
 def predict(row: Row, eff: Efficiency) -> dict[str, float] | str:
     spec, shape, precision, workload, load, n = row.args
     try:
-        e = estimate(default_catalog(), spec, shape, precision, workload, load, engine=row.engine, eff=eff, requests=n,
+        e = estimate(calibration_catalog(), spec, shape, precision, workload, load, engine=row.engine, eff=eff, requests=n,
                      server=row.server)
     except (UsageError, ValueError) as exc:
         return str(exc)
@@ -174,8 +195,8 @@ def predict(row: Row, eff: Efficiency) -> dict[str, float] | str:
 
 
 @functools.cache
-def _predict_cached(row: Row, mfu: float, mbu: float, overhead_ms: float) -> dict[str, float] | str:
-    return predict(row, Efficiency(row.arch, row.engine, mfu, mbu, overhead_ms, 0, ""))
+def _predict_cached(row: Row, mfu: float, mbu: float, overhead_ms: float, moe: float) -> dict[str, float] | str:
+    return predict(row, Efficiency(row.arch, row.engine, mfu, mbu, overhead_ms, 0, "", moe))
 
 
 def errors(rows: list[Row] | tuple[Row, ...], params: dict) -> list[float]:
@@ -189,14 +210,18 @@ def errors(rows: list[Row] | tuple[Row, ...], params: dict) -> list[float]:
     return out
 
 
+def objective(errs: list[float]) -> tuple[float, float]:
+    """What a fit minimises: the median absolute percentage error, ties broken by the mean."""
+    return (statistics.median(errs), statistics.mean(errs))
+
+
 @functools.cache
 def fit_params(rows: tuple[Row, ...], start: tuple[float, ...]) -> tuple[dict, float]:
     """Coordinate descent over GRID from `start` (values in PARAMS order); returns the params and their median APE."""
     params = dict(zip(PARAMS, start, strict=True))
 
     def score(p: dict) -> tuple[float, float]:
-        errs = errors(rows, p)
-        return (statistics.median(errs), statistics.mean(errs))
+        return objective(errors(rows, p))
 
     best = score(params)
     for _ in range(3):
@@ -221,7 +246,7 @@ def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
         pool, ape = fit_params(members, start)
         ids = " ".join(r.row_id for r in members)
         table[("*", engine)] = Efficiency("*", engine, pool["mfu"], pool["mbu"], pool["overhead_ms"], len(members),
-                                          f"pooled fit ({MODEL_VERSION}) on {ids}; median APE {ape:.1%}")
+                                          moe=pool["moe"], source=f"pooled fit ({MODEL_VERSION}) on {ids}; median APE {ape:.1%}")
         for arch in sorted({r.arch for r in members}):
             own_rows = tuple(r for r in members if r.arch == arch)
             own, own_ape = fit_params(own_rows, tuple(pool[k] for k in PARAMS))
@@ -230,11 +255,12 @@ def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
             table[(arch, engine)] = Efficiency(
                 arch, engine, shrunk["mfu"], shrunk["mbu"], shrunk["overhead_ms"], len(own_rows),
                 f"own fit on {' '.join(r.row_id for r in own_rows)} (MFU {own['mfu']:g}, MBU {own['mbu']:g}, "
-                f"{own['overhead_ms']:g} ms/step; median APE {own_ape:.1%}) shrunk {w:.2f} toward the {engine} pool")
+                f"{own['overhead_ms']:g} ms/step, MoE {own['moe']:g}; median APE {own_ape:.1%}) shrunk {w:.2f} toward the {engine} pool",
+                moe=shrunk["moe"])
     pools = [e for (a, _), e in table.items() if a == "*"]
     med = {k: statistics.median(getattr(e, k) for e in pools) for k in PARAMS}
     table[("*", "*")] = Efficiency("*", "*", med["mfu"], med["mbu"], med["overhead_ms"], 0,
-                                   "median of the engine pools (an engine without rows)")
+                                   "median of the engine pools (an engine without rows)", moe=med["moe"])
     return table
 
 
@@ -242,13 +268,14 @@ def calibrate() -> None:
     rows, skipped = load_rows()
     table = fit_table(rows)
     for e in sorted(table.values(), key=lambda e: (e.engine, e.arch)):
-        print(f"{e.arch:>10} {e.engine:<9} rows {e.rows:>2}: MFU {e.mfu:<6} MBU {e.mbu:<6} overhead {e.overhead_ms:>6} ms/step",
+        print(f"{e.arch:>10} {e.engine:<9} rows {e.rows:>2}: MFU {e.mfu:<6} MBU {e.mbu:<6} overhead {e.overhead_ms:>6} ms/step"
+              f" MoE {e.moe:<6}",
               file=sys.stderr)
     with COEFFICIENTS.open("w", newline="", encoding="utf-8") as handle:
         w = csv.writer(handle, lineterminator="\n")
-        w.writerow(["arch", "engine", "mfu", "mbu", "overhead_ms", "rows", "source"])
+        w.writerow(["arch", "engine", "mfu", "mbu", "overhead_ms", "moe", "rows", "source"])
         for e in sorted(table.values(), key=lambda e: (e.engine, e.arch)):
-            w.writerow([e.arch, e.engine, e.mfu, e.mbu, e.overhead_ms, e.rows, e.source])
+            w.writerow([e.arch, e.engine, e.mfu, e.mbu, e.overhead_ms, e.moe, e.rows, e.source])
     coefficients.cache_clear()  # residuals below must use the file just written
     write_residuals(RESIDUALS, residuals(rows))
     print(f"skipped: {'; '.join(skipped)}", file=sys.stderr)
@@ -263,7 +290,8 @@ def _lines(row: Row, eff: Efficiency, scoring: str) -> list[dict[str, str]]:
                     "metric": metric, "statistic": row.stat.get(metric, "p50") if metric != "output_tok_s" else "",
                     "measured": f"{value:.6g}", "estimated": "" if est is None else f"{est:.6g}",
                     "abs_pct_error": "" if est is None else f"{abs(est - value) / value:.4f}",
-                    "coefficients": f"{eff.arch}/{eff.engine} MFU {eff.mfu:g} MBU {eff.mbu:g} {eff.overhead_ms:g} ms/step",
+                    "coefficients": f"{eff.arch}/{eff.engine} MFU {eff.mfu:g} MBU {eff.mbu:g} {eff.overhead_ms:g} ms/step "
+                                    f"MoE {eff.moe:g}",
                     "note": pred if isinstance(pred, str) else "",
                     "source": f"measured: published row {row.row_id}; estimated: {MODEL_VERSION}, {scoring}"})
     return out

@@ -70,7 +70,8 @@ def coefficients() -> dict[tuple[str, str], Efficiency]:
     with handle:
         rows = list(csv.DictReader(handle))
     return {(r["arch"], r["engine"]): Efficiency(r["arch"], r["engine"], float(r["mfu"]), float(r["mbu"]),
-                                                 float(r["overhead_ms"]), int(r["rows"]), r["source"]) for r in rows}
+                                                 float(r["overhead_ms"]), int(r["rows"]), r["source"], float(r["moe"]))
+            for r in rows}
 
 
 def efficiency(arch: str, engine: str, table: dict[tuple[str, str], Efficiency] | None = None) -> Efficiency:
@@ -173,5 +174,6 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
 
 def provenance(eff: Efficiency) -> str:
     fitted = f"fitted on {eff.rows} calibration rows" if eff.rows else "fallback coefficients"
-    coefficients_used = f"{eff.arch}/{eff.engine}: MFU {eff.mfu:g}, MBU {eff.mbu:g}, {eff.overhead_ms:g} ms/step"
+    coefficients_used = (f"{eff.arch}/{eff.engine}: MFU {eff.mfu:g}, MBU {eff.mbu:g}, {eff.overhead_ms:g} ms/step, "
+                         f"MoE {eff.moe:g}")
     return f"estimated by {MODEL_VERSION} ({coefficients_used}; {fitted})"

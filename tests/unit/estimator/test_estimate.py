@@ -175,6 +175,9 @@ def test_checked_in_residuals_match_the_estimator(shared_dir):
         stored = {(r["row_id"], r["metric"]): r["abs_pct_error"] for r in csv.DictReader(handle)}
     assert fresh.keys() == stored.keys() and len(fresh) >= 40
     for key, value in stored.items():
+        if not value:  # a row whose configuration the memory fit refuses is scored by nobody, then and now
+            assert fresh[key] == "", key
+            continue
         assert float(fresh[key]) == pytest.approx(float(value), abs=2e-3), key
 
 
