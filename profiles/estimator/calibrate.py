@@ -66,6 +66,7 @@ class Row:
     stat: dict[str, str]  # metric -> p50 | mean
     server: ServerArgs = ServerArgs()
     source_key: str = ""
+    itl_per_token: bool = True  # itl_ms is vllm bench's ITL (a sample per streamed token), not a request's TPOT
 
 
 def _engine(source: str) -> str:
@@ -177,9 +178,11 @@ def load_rows() -> tuple[list[Row], list[str]]:
         stat = {"ttft_ms": "mean" if re.search(r"ttft (and itl )?(are|is|=) (the )?mean", low) else "p50",
                 "itl_ms": "mean" if re.search(r"ttft and itl are means|itl_ms = loadgen tpot mean", low) else "p50",
                 "ntpot_ms": "mean"}
+        # ITL unless the source says the column holds a TPOT (MLPerf's loadgen TPOT, vLLM 0.6 multi-step rows)
+        tpot = bool(re.search(r"itl_ms = (median |loadgen )?tpot", low))
         used.append(Row(rid, catalog.accelerators[shape.accelerator_type].efficiency_group, _engine(src),
                         (spec, shape, r["precision"], workload, load, n), measured, stat,
-                        server_args.get(rid, ServerArgs()), source_key(src)))
+                        server_args.get(rid, ServerArgs()), source_key(src), not tpot))
     return used, skipped
 
 
@@ -190,8 +193,9 @@ def predict(row: Row, eff: Efficiency) -> dict[str, float] | str:
                      server=row.server)
     except (UsageError, ValueError) as exc:
         return str(exc)
+    itl = e.itl_token_ms if row.itl_per_token else e.itl_ms
     return {"output_tok_s": e.output_tps, "ttft_ms": e.ttft_ms[row.stat["ttft_ms"]],
-            "itl_ms": e.itl_ms[row.stat["itl_ms"]], "ntpot_ms": e.ntpot_ms[row.stat["ntpot_ms"]]}
+            "itl_ms": itl[row.stat["itl_ms"]], "ntpot_ms": e.ntpot_ms[row.stat["ntpot_ms"]]}
 
 
 @functools.cache

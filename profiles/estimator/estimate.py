@@ -59,6 +59,7 @@ class Estimate:
     kv_capacity_tokens: int
     requests: int
     efficiency: Efficiency
+    itl_token_ms: dict[str, float] | None = None  # mean, p50 over streamed tokens (vllm bench's ITL), not per request
 
 
 @functools.cache
@@ -155,10 +156,12 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
         in_mean = sum(p for *_, p, _ in reqs) / len(reqs)
         output_tps, waiting, running, kv = window.output_tps, window.mean_waiting, window.mean_running, window.mean_kv_usage
         qps, input_tps = output_tps / out_mean, output_tps * in_mean / out_mean
+        token_itl = result.token_itl(window.start, window.end)
     else:
         span = max(result.makespan, 1e-9)
         output_tps, input_tps = sum(o for *_, o in reqs) / span, sum(p for *_, p, _ in reqs) / span
         qps, waiting, running, kv = len(reqs) / span, result.mean_waiting, result.mean_running, result.mean_kv_usage
+        token_itl = result.token_itl()
         if load.kind == "concurrency":
             # Latencies at steady state: the first C requests all start at t=0 and queue behind each other's
             # prefills, a start-up transient that is not the operating point a closed-loop benchmark describes.
@@ -169,7 +172,8 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
         ntpot_ms=_dist([(e - a) / o for a, _, e, _, o in reqs]),
         itl_ms=_dist([(e - f) / (o - 1) for _, f, e, _, o in reqs if o > 1]),
         num_requests_waiting=waiting, num_requests_running=running, kv_cache_usage_perc=kv,
-        kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(result.requests), efficiency=eff)
+        kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(result.requests), efficiency=eff,
+        itl_token_ms={k: v * 1000 for k, v in token_itl.items()})
 
 
 def provenance(eff: Efficiency) -> str:

@@ -67,6 +67,8 @@ class SimResult:
     mean_kv_usage: float
     timeline: np.ndarray  # rows: step end time, cumulative output tokens, waiting·s, running·s, kv tokens·s
     kv_capacity_tokens: int
+    gaps: np.ndarray | None = None  # per timeline entry: one iteration's seconds (the inter-token gap it gave)
+    gap_tokens: np.ndarray | None = None  # per timeline entry: decode tokens that saw that gap (first tokens excluded)
 
     def window(self, start: float, end: float) -> Window:
         """Output tok/s and time-averaged queue, batch and KV use between two times (interpolated in steps)."""
@@ -74,6 +76,20 @@ class SimResult:
         span = max(end - start, 1e-12)
         out, wait, run, kv = (float(np.interp(end, t, c) - np.interp(start, t, c)) / span for c in cums)
         return Window(start, end, out, wait, run, min(kv / self.kv_capacity_tokens, 1.0))
+
+    def token_itl(self, start: float = -math.inf, end: float = math.inf) -> dict[str, float]:
+        """Inter-token latency over tokens, as `vllm bench serve` reports ITL (each gap between two streamed tokens is
+        one sample), for the steps that ended in [start, end]: mean and p50, in seconds. A request's TPOT (its mean gap)
+        weighs every request alike instead; in a burst the two differ by up to 2x."""
+        t = self.timeline[0]
+        mask = (t >= start) & (t <= end) & (self.gap_tokens > 0)
+        gaps, weights = self.gaps[mask], self.gap_tokens[mask]
+        if not weights.sum():
+            return {"mean": 0.0, "p50": 0.0}
+        order = np.argsort(gaps)
+        cum = np.cumsum(weights[order])
+        p50 = float(gaps[order][np.searchsorted(cum, cum[-1] / 2)])
+        return {"mean": float((gaps * weights).sum() / weights.sum()), "p50": p50}
 
     def steady_window(self, warmup: float = 0.3) -> Window:
         """From the time `warmup` of the requests have finished to the last admission (after it the batch only drains)."""
@@ -101,6 +117,7 @@ def simulate(model: StepModel, limits: SimLimits, lengths: list[tuple[int, int]]
     t, big_g, d, sum_c0, kv_used = 0.0, 0, 0, 0, 0
     cum = [0.0, 0.0, 0.0, 0.0]  # output tokens, waiting·s, running·s, kv·s
     line: list[tuple[float, float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0, 0.0)]
+    gaps: list[tuple[float, float]] = [(0.0, 0.0)]  # per line entry: one iteration's seconds, decode tokens given it
     cap, seqs, budget_max = limits.kv_capacity_tokens, limits.max_num_seqs, limits.max_num_batched_tokens
     next_id = len(pending)
     while len(finished) < n:
@@ -109,6 +126,7 @@ def simulate(model: StepModel, limits: SimLimits, lengths: list[tuple[int, int]]
         if not running and not waiting:
             t = pending[0].arrival
             line.append((t, *cum))
+            gaps.append((0.0, 0.0))
             continue
         while waiting and len(running) < seqs and kv_used + waiting[0].prefill_left + 1 <= cap:
             r = waiting.popleft()
@@ -157,7 +175,7 @@ def simulate(model: StepModel, limits: SimLimits, lengths: list[tuple[int, int]]
             chunk_tokens = 0
             mid = ctx_sum + d * (k - 1) / 2
             dt = k * model.step_time(d, mid, mid)
-        produced = d * k
+        produced = decoded = d * k  # decoded: tokens of sequences already decoding (first tokens are not a gap)
         cum[1] += len(waiting) * dt
         cum[2] += len(running) * dt
         cum[3] += (kv_used + d * k / 2) * dt
@@ -181,6 +199,7 @@ def simulate(model: StepModel, limits: SimLimits, lengths: list[tuple[int, int]]
             prefilling = [r for r in prefilling if r.prefill_left]
         cum[0] += produced
         line.append((t, *cum))
+        gaps.append((dt / k, decoded))
         while heap and heap[0][0] <= big_g:
             _, _, live, r = heapq.heappop(heap)
             if live != r.live:
@@ -198,4 +217,4 @@ def simulate(model: StepModel, limits: SimLimits, lengths: list[tuple[int, int]]
     busy = t - first if t > first else 1e-12
     return SimResult([(r.arrival, r.first, r.end, r.prompt, r.output) for r in finished], [r.admit for r in finished],
                      max(r.end for r in finished) - first, cum[1] / busy, cum[2] / busy, min(cum[3] / busy / cap, 1.0),
-                     np.array(line).T, cap)
+                     np.array(line).T, cap, *np.array(gaps).T)

@@ -48,8 +48,9 @@ def copy(src, dst):
             except OSError as exc:  # another replica published it first, or the entry vanished
                 print(f"skipped {target}: {exc}", flush=True)
     return done
-print(f"seeded {copy(bucket, local)} entries from the bucket", flush=True)
-open(os.path.join(local, ".seeded"), "w").close()
+seeded = copy(bucket, local)
+open(os.path.join(local, ".seeded"), "w").close()  # the startup probe's signal: written before anything is announced
+print(f"seeded {seeded} entries from the bucket", flush=True)
 while True:
     try:
         if urllib.request.urlopen(health, timeout=5).status == 200:

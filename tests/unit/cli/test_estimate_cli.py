@@ -143,7 +143,8 @@ def test_model_server_changes_the_answer():
     vllm, _ = run("--offline")
     trtllm, _ = run("--offline", "--model-server", "tensorrt-llm")
     assert vllm == run("--offline", "--model-server", "vllm")[0]
-    assert trtllm["itl_ms"] != pytest.approx(vllm["itl_ms"], rel=0.02)
+    # another engine's coefficients: some figure moves by more than 2 % (which one depends on the fitted values)
+    assert any(trtllm[k] != pytest.approx(vllm[k], rel=0.02) for k in ("output_tokens_per_second", "ttft_ms", "itl_ms"))
 
 
 @pytest.mark.parametrize(("flags", "words"), [
