@@ -163,7 +163,9 @@ def load_rows() -> tuple[list[Row], list[str]]:
         count = int(r["accelerator_count"]) // replicas
         # ShareGPT runs (GIQ's 226/195, or a source naming the dataset) keep the dataset's length spread, which decides
         # how many sequences share a batch; fixed lengths only where the benchmark fixed them
-        sharegpt = (r["input_len"], r["output_len"]) == ("226", "195") or ("sharegpt" in low and "random" not in low)
+        # (not where the run overrode the dataset's output lengths: --sharegpt-output-len)
+        sharegpt = (r["input_len"], r["output_len"]) == ("226", "195") or (
+            "sharegpt" in low and "random" not in low and "sharegpt-output-len" not in low)
         workload = SHAREGPT if sharegpt else fixed(int(float(r["input_len"])), int(float(r["output_len"])))
         prompts = _prompts(low)
         n = min(prompts, MAX_PROMPTS) if prompts else None

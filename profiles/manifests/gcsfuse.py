@@ -74,22 +74,28 @@ def annotations(size: Sidecar) -> dict[str, str]:
     return notes
 
 
-def cache_volume(gib: int, placement: str) -> dict[str, Any]:
+def cache_class_name(namespace: Any, name: str) -> str:
+    """The cache StorageClass of one deployment: cluster-scoped, so two stacks sharing a cluster never own one object."""
+    scope = f"{namespace}-" if isinstance(namespace, str) else ""
+    return f"{CACHE_STORAGE_CLASS}-{scope}{name}"[:253]
+
+
+def cache_volume(gib: int, placement: str, storage_class_name: str = CACHE_STORAGE_CLASS) -> dict[str, Any]:
     """The file cache: `memory` (emptyDir in RAM, charged to the sidecar), `disk` (boot-disk emptyDir) or `pvc` (a
-    generic ephemeral volume on CACHE_STORAGE_CLASS, created and deleted with the pod)."""
+    generic ephemeral volume on the deployment's cache StorageClass, created and deleted with the pod)."""
     if placement == "pvc":
         return {"name": CACHE_VOLUME, "ephemeral": {"volumeClaimTemplate": {
             "metadata": {"labels": {"app.kubernetes.io/part-of": "gke-inference"}},
-            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": CACHE_STORAGE_CLASS,
+            "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": storage_class_name,
                      "resources": {"requests": {"storage": f"{gib}Gi"}}}}}}
     return {"name": CACHE_VOLUME, "emptyDir": {**({"medium": "Memory"} if placement == "memory" else {}), "sizeLimit": f"{gib}Gi"}}
 
 
-def storage_class(disk_type: str) -> dict[str, Any]:
+def storage_class(disk_type: str, name: str = CACHE_STORAGE_CLASS) -> dict[str, Any]:
     """The cache disks' StorageClass: the node family's disk type (ct6e, a3-ultra and a4 attach Hyperdisk only),
     bound where the pod lands (WaitForFirstConsumer), deleted with the pod's claim."""
     return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-            "metadata": {"name": CACHE_STORAGE_CLASS, "labels": {"app.kubernetes.io/part-of": "gke-inference"}},
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "gke-inference"}},
             "provisioner": "pd.csi.storage.gke.io", "parameters": {"type": disk_type},
             "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": True}
 

@@ -56,8 +56,10 @@ def loader_sidecar(autopilot: bool) -> gcsfuse.Sidecar:
 
 
 def loader_objects(model: str, bucket: Any, path: str, namespace: Any, image: str, autopilot: bool,
-                   weights_gib: float) -> list[dict]:
-    """The loader's ServiceAccount and Job, in apply order."""
+                   weights_gib: float, system_pool: bool | None = None) -> list[dict]:
+    """The loader's ServiceAccount and Job, in apply order. `system_pool`: the program created the Standard cluster's
+    system pool, so the Job is pinned there (default: on Standard); on an existing cluster it runs wherever the
+    scheduler puts it (accelerator nodes are tainted)."""
     labels = {"app.kubernetes.io/name": LOADER, "app.kubernetes.io/part-of": "gke-inference"}
     meta = {"name": LOADER, "namespace": namespace, "labels": labels}
     resources = {"cpu": str(CPU), "memory": f"{MEMORY_GIB}Gi", "ephemeral-storage": f"{EPHEMERAL_GIB}Gi"}
@@ -86,7 +88,7 @@ def loader_objects(model: str, bucket: Any, path: str, namespace: Any, image: st
                     {"name": "hf-token", "secret": {"secretName": HF_SECRET, "defaultMode": 0o440,
                                                     "items": [{"key": HF_SECRET_KEY, "path": "token"}]}}],
     }
-    if not autopilot:
+    if (not autopilot) if system_pool is None else system_pool:
         spec["nodeSelector"] = dict([SYSTEM_POOL_LABEL])
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": {
         "backoffLimit": 3, "activeDeadlineSeconds": deadline_s(weights_gib),

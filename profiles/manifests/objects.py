@@ -19,7 +19,7 @@ from profiles.checks import dns_label
 from profiles.errors import UsageError
 from profiles.gke.adapter import metric_name
 from profiles.gke.node_pools import boot_disk_type
-from profiles.manifests.gcsfuse import storage_class
+from profiles.manifests.gcsfuse import cache_class_name, storage_class
 from profiles.manifests.pod import PodSizing, pod_annotations, pod_spec
 from profiles.serving.source import HF_SECRET, HF_SECRET_KEY, ModelSource
 
@@ -120,7 +120,7 @@ def deployment(serving: ServingPlan, opts: ManifestOptions, name: str, size: Pod
     # the Deployment starts at 1 until the HPA applies minReplicas
     count = {} if serving.hpa_enabled and opts.replicas is None else {"replicas": replicas}
     spec = pod_spec(serving, opts.source, _ksa(opts, name), size, opts.spot, opts.reservation, opts.image,
-                    opts.xla_prefix)
+                    opts.xla_prefix, cache_class_name(opts.namespace, name))
     if opts.exposure.api_key_secret:  # from the Secret into the env var vLLM reads: never on the command line
         spec["containers"][0]["env"].append({"name": API_KEY_ENV, "valueFrom": {"secretKeyRef": {
             "name": opts.exposure.api_key_secret, "key": API_KEY_SECRET_KEY}}})
@@ -236,7 +236,7 @@ def build(serving: ServingPlan, opts: ManifestOptions, size: PodSizing) -> list[
     if serving.hpa_enabled:
         objects.append(horizontal_pod_autoscaler(serving, opts, name))
     if size.cache_placement == "pvc":  # the GCS FUSE file cache's per-pod disks
-        objects.insert(0, storage_class(boot_disk_type(serving.machine.machine_type)))
+        objects.insert(0, storage_class(boot_disk_type(serving.machine.machine_type), cache_class_name(opts.namespace, name)))
     return objects
 
 

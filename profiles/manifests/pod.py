@@ -101,14 +101,15 @@ def _empty_dir(name: str, gib: int, memory: bool = False) -> dict:
     return {"name": name, "emptyDir": {**({"medium": "Memory"} if memory else {}), "sizeLimit": f"{gib}Gi"}}
 
 
-def _volumes(serving: ServingPlan, source: ModelSource, size: PodSizing) -> tuple[list[dict], list[dict]]:
+def _volumes(serving: ServingPlan, source: ModelSource, size: PodSizing, cache_class: str = gcsfuse.CACHE_STORAGE_CLASS
+             ) -> tuple[list[dict], list[dict]]:
     paths = serving.server.paths
     volumes = [_empty_dir("dshm", size.shm_gib, memory=True), _empty_dir("tmp", WORK_GIB // 2),
                _empty_dir("home", WORK_GIB // 2)]
     mounts = [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": paths.tmp}, {"name": "home", "mountPath": paths.home}]
     if source.from_bucket:
         volumes.append(gcsfuse.bucket_volume("model", source.bucket, source.path, read_only=True, run_as=RUN_AS))
-        volumes.append(gcsfuse.cache_volume(size.cache_gib, size.cache_placement))
+        volumes.append(gcsfuse.cache_volume(size.cache_gib, size.cache_placement, cache_class))
         volumes.append(_empty_dir("model-cache", 1))  # HF_HOME: tokenizer/config lookups only, offline
         mounts += [{"name": "model", "mountPath": paths.model, "readOnly": True}, {"name": "model-cache", "mountPath": paths.cache}]
     else:
@@ -154,10 +155,11 @@ def pod_annotations(source: ModelSource, autopilot: bool) -> dict:
 
 
 def pod_spec(serving: ServingPlan, source: ModelSource, service_account: Any, size: PodSizing, spot: bool = False,
-             reservation: str = "", image: str = "", xla_prefix: str = "") -> dict:
+             reservation: str = "", image: str = "", xla_prefix: str = "", cache_class: str = gcsfuse.CACHE_STORAGE_CLASS
+             ) -> dict:
     """The PodSpec of one replica; `xla_prefix`: the bucket prefix of a shared TPU compile cache (xla_cache.py)."""
     server = serving.server
-    volumes, mounts = _volumes(serving, source, size)
+    volumes, mounts = _volumes(serving, source, size, cache_class)
     init = []
     if xla_prefix and serving.platform == "tpu" and source.from_bucket:
         volumes.append(xla_cache.bucket_volume(source.bucket, xla_prefix, RUN_AS))

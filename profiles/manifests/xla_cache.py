@@ -32,18 +32,20 @@ SEEDED = ".seeded"  # written into the local cache once the bucket's entries are
 SCRIPT = """\
 import os, shutil, sys, time, urllib.request
 bucket, local, health = sys.argv[1], sys.argv[2], sys.argv[3]
+PUBLISH_EVERY_S = 600
 def copy(src, dst):
     done = 0
     for root, _, files in os.walk(src):
         for name in files:
-            if name == ".seeded":
+            if name == ".seeded" or name.endswith(".part"):
                 continue
             target = os.path.join(dst, os.path.relpath(os.path.join(root, name), src))
             if os.path.exists(target):
                 continue
             try:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
-                shutil.copyfile(os.path.join(root, name), target)
+                shutil.copyfile(os.path.join(root, name), target + ".part")
+                os.replace(target + ".part", target)  # a copy cut short never looks like an entry
                 done += 1
             except OSError as exc:  # another replica published it first, or the entry vanished
                 print(f"skipped {target}: {exc}", flush=True)
@@ -59,8 +61,10 @@ while True:
         pass
     time.sleep(30)
 print(f"published {copy(local, bucket)} new entries to the bucket", flush=True)
-while True:
-    time.sleep(3600)
+while True:  # graphs compiled later (new shapes, a restarted server) are published too
+    time.sleep(PUBLISH_EVERY_S)
+    if (count := copy(local, bucket)):
+        print(f"published {count} new entries to the bucket", flush=True)
 """
 
 

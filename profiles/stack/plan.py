@@ -230,8 +230,9 @@ def _loader(cfg: StackConfig, gcp: GcpConfig, serving: ServingPlan, image: str) 
     src = cfg.modelSource
     if src.loader != "job":
         return None
-    objects = loader.loader_objects(cfg.model, src.bucket, src.path, cfg.namespace, image, cfg.cluster.mode == "autopilot",
-                                    download_gib(serving))
+    autopilot = cfg.cluster.mode == "autopilot"
+    objects = loader.loader_objects(cfg.model, src.bucket, src.path, cfg.namespace, image, autopilot,
+                                    download_gib(serving), system_pool=not autopilot and not cfg.cluster.existing)
     deadline = objects[1]["spec"]["activeDeadlineSeconds"]
     return WeightsLoaderSpec(gcp.project, src.bucket, cfg.namespace, loader.LOADER, BUCKET_WRITER_ROLE, tuple(objects),
                              deadline)
@@ -300,10 +301,10 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
     if mirror:
         notes.append(f"image: pulled from the Artifact Registry mirror {mirror.image} (Docker Hub upstream)"
                      + ("; grant the existing cluster's node service account roles/artifactregistry.reader on it"
-                        if cfg.cluster.existing and not standard else ""))
+                        if cfg.cluster.existing and (not standard or src.loader == "job") else ""))
     bucket = ModelBucketSpec(gcp.project, src.bucket, src.create, gcp.region, cfg.namespace, ksa, BUCKET_READER_ROLE,
                              writer_prefix=xla_prefix,
-                             preflight_object=f"{src.path}/config.json".lstrip("/") if src.loader == "preflight" else "",
+                             preflight_object=f"{src.path.strip('/')}/config.json".lstrip("/") if src.loader == "preflight" else "",
                              preflight_message=command if src.loader == "preflight" else "")
     adapter = MetricsAdapterSpec(gcp.project, adapter_objects(), ADAPTER_NAMESPACE, ADAPTER_KSA, ADAPTER_ROLE)
     return StackPlan(

@@ -87,3 +87,28 @@ def test_preflight_passes_when_the_weights_are_there():
                     PROD_GCP)
     assert "gcp:storage/getBucketObject:getBucketObject" in run.invokes
     assert run.of_type("kubernetes:batch/v1:Job") == []
+
+
+def test_on_an_existing_standard_cluster_the_loader_is_not_pinned_to_a_pool_the_program_did_not_create():
+    values = {**TPU, "cluster": {"mode": "standard", "existing": "shared"},
+              "modelSource": {"type": "gcs", "bucket": "prod-models", "path": "llama", "loader": "job"}}
+    run = run_stack(values, PROD_GCP)
+    job = run.one("kubernetes:batch/v1:Job").inputs
+    assert "nodeSelector" not in job["spec"]["template"]["spec"]
+    created = run_stack({**values, "cluster": {"mode": "standard", "name": "prod"}}, PROD_GCP)
+    assert created.one("kubernetes:batch/v1:Job").inputs["spec"]["template"]["spec"]["nodeSelector"]
+
+
+def test_a_trailing_slash_in_the_path_checks_the_object_the_commands_upload(monkeypatch):
+    looked_up = []
+    original = mock_runtime._Mocks.call
+
+    def record(self, args):
+        if args.token == "gcp:storage/getBucketObject:getBucketObject":
+            looked_up.append(dict(args.args))
+        return original(self, args)
+
+    monkeypatch.setattr(mock_runtime._Mocks, "call", record)
+    run_stack({**TPU, "modelSource": {"type": "gcs", "bucket": "prod-models", "path": "llama/", "loader": "preflight"}},
+              PROD_GCP)
+    assert [a.get("name") for a in looked_up] == ["llama/config.json"]

@@ -77,3 +77,12 @@ def test_a_chip_refit_keeps_the_engines_step_overhead(shared_dir):
     for (arch, engine), e in table.items():
         if arch != "*":
             assert e.overhead_ms == table[("*", engine)].overhead_ms, (arch, engine)
+
+
+def test_sharegpt_runs_keep_the_spread_unless_outputs_were_overridden(shared_dir):
+    if shared_dir is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    rows = {r.row_id: r for r in calibrate.load_rows()[0]}
+    assert rows["X26"].args[3] is SHAREGPT  # GPUStack: ShareGPT_V3, the dataset's own lengths
+    assert rows["X03"].args[3] is not SHAREGPT  # --sharegpt-output-len 256: fixed at the run's means
+    assert rows["X03"].args[3].lengths(3, 0) == [(224, 133)] * 3

@@ -27,6 +27,7 @@ def test_seed_then_publish_without_overwriting(tmp_path):
     (bucket / "rank0").mkdir(parents=True)
     local.mkdir()
     (bucket / "rank0" / "graph-a").write_text("from the bucket")
+    (bucket / "rank0" / "graph-c.part").write_text("a copy cut short")  # never taken for an entry
     server = HTTPServer(("127.0.0.1", 0), _Health)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     health = f"http://127.0.0.1:{server.server_port}/health"
@@ -34,6 +35,7 @@ def test_seed_then_publish_without_overwriting(tmp_path):
     try:
         assert "seeded 1 entries" in proc.stdout.readline()
         assert (local / "rank0" / "graph-a").read_text() == "from the bucket" and (local / SEEDED).exists()
+        assert sorted(p.name for p in (local / "rank0").iterdir()) == ["graph-a"]  # no .part, nothing half-written
     finally:
         proc.kill()
         proc.wait()
@@ -76,5 +78,9 @@ def test_vllm_keeps_its_pod_local_cache_and_a_native_sidecar_syncs_it():
     model = next(v for v in spec["volumes"] if v["name"] == "model")["csi"]
     assert model["readOnly"] is True  # the weights stay read-only
     cache = next(v for v in spec["volumes"] if v["name"] == "gke-gcsfuse-cache")
-    assert cache["ephemeral"]["volumeClaimTemplate"]["spec"]["storageClassName"] == "gke-inference-gcsfuse-cache"
-    assert next(o for o in objects if o["kind"] == "StorageClass")["parameters"] == {"type": "hyperdisk-balanced"}
+    storage_class = next(o for o in objects if o["kind"] == "StorageClass")
+    assert storage_class["parameters"] == {"type": "hyperdisk-balanced"}
+    # cluster-scoped: named for this deployment, so two stacks on one cluster never own the same object
+    deployment = next(o for o in objects if o["kind"] == "Deployment")["metadata"]
+    assert cache["ephemeral"]["volumeClaimTemplate"]["spec"]["storageClassName"] == storage_class["metadata"]["name"]
+    assert storage_class["metadata"]["name"].endswith(f"-{deployment['namespace']}-{deployment['name']}")
