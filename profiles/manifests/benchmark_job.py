@@ -21,11 +21,11 @@ import re
 from dataclasses import dataclass
 
 from profiles.errors import UsageError
+from profiles.manifests import gcsfuse
 from profiles.manifests.objects import slug
 from profiles.manifests.pod import RUN_AS
 
 RESULTS_DIR = "/results"
-GCSFUSE_DRIVER = "gcsfuse.csi.storage.gke.io"
 _PINNED = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
 
 
@@ -84,9 +84,7 @@ def service_account(opts: JobOptions) -> dict:
 
 def _results_volume(opts: JobOptions) -> dict:
     if opts.results_bucket:
-        return {"name": "results", "csi": {"driver": GCSFUSE_DRIVER, "readOnly": False,
-                                           "volumeAttributes": {"bucketName": opts.results_bucket,
-                                                                "mountOptions": "implicit-dirs"}}}
+        return gcsfuse.bucket_volume("results", opts.results_bucket, "", read_only=False, run_as=RUN_AS)
     if opts.results_pvc:
         return {"name": "results", "persistentVolumeClaim": {"claimName": opts.results_pvc}}
     return {"name": "results", "emptyDir": {"sizeLimit": "1Gi"}}
@@ -107,7 +105,7 @@ def job(opts: JobOptions) -> dict:
     }
     template_meta: dict = {"labels": _labels(opts)}
     if opts.results_bucket:
-        template_meta["annotations"] = {"gke-gcsfuse/volumes": "true"}
+        template_meta["annotations"] = dict(gcsfuse.INJECT)
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": opts.job_name, "namespace": opts.namespace, "labels": _labels(opts),

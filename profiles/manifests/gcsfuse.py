@@ -34,6 +34,8 @@ GCSFUSE_MOUNT_OPTIONS = (  # reference gke-tpu-gpu-vllm-facts.md 5.4 and giq-api
     "file-system:kernel-list-cache-ttl-secs:-1",
 )
 CACHE_VOLUME = "gke-gcsfuse-cache"  # a pod volume of this name replaces the sidecar's own cache emptyDir
+DRIVER = "gcsfuse.csi.storage.gke.io"
+INJECT = {"gke-gcsfuse/volumes": "true"}  # asks GKE's webhook for the sidecar
 CACHE_STORAGE_CLASS = "gke-inference-gcsfuse-cache"  # created by the program: a disk of the node's boot-disk type
 
 
@@ -63,7 +65,7 @@ def sidecar(autopilot: bool) -> Sidecar:
 
 def annotations(size: Sidecar) -> dict[str, str]:
     """gke-gcsfuse/* pod annotations: injection, and the sidecar's resources."""
-    notes = {"gke-gcsfuse/volumes": "true"}
+    notes = dict(INJECT)
     if size.unlimited:  # "0" (no limit) is accepted on Standard clusters only
         notes.update({"gke-gcsfuse/cpu-limit": "0", "gke-gcsfuse/memory-limit": "0", "gke-gcsfuse/ephemeral-storage-limit": "0"})
         return notes
@@ -105,5 +107,5 @@ def bucket_volume(name: str, bucket: Any, only_dir: str, read_only: bool, run_as
     options = list(GCSFUSE_MOUNT_OPTIONS) if read_only else ["implicit-dirs", f"uid={run_as}", f"gid={run_as}",
                                                                  "file-mode=664", "dir-mode=775"]
     options += [f"only-dir:{only_dir}"] if only_dir else []
-    return {"name": name, "csi": {"driver": "gcsfuse.csi.storage.gke.io", "readOnly": read_only, "volumeAttributes": {
+    return {"name": name, "csi": {"driver": DRIVER, "readOnly": read_only, "volumeAttributes": {
         "bucketName": bucket, "mountOptions": ",".join(options)}}}

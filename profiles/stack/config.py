@@ -98,6 +98,12 @@ class Cluster(_Strict):
         return self
 
 
+def _after(start: str, end: str, what: str = "") -> None:
+    """`end` strictly after `start`: RFC3339 in UTC ('Z' only), so the text orders like the instants."""
+    if end <= start:
+        raise ValueError(f"{what}end {end} is not after start {start}")
+
+
 class Exclusion(_Strict):
     name: str = Field(pattern=DNS_LABEL)
     start: str = Field(pattern=RFC3339)
@@ -106,8 +112,7 @@ class Exclusion(_Strict):
 
     @model_validator(mode="after")
     def _order(self) -> Exclusion:
-        if self.end <= self.start:
-            raise ValueError(f"exclusion {self.name}: end {self.end} is not after start {self.start}")
+        _after(self.start, self.end, f"exclusion {self.name}: ")
         return self
 
 
@@ -121,8 +126,7 @@ class Maintenance(_Strict):
 
     @model_validator(mode="after")
     def _order(self) -> Maintenance:
-        if self.end <= self.start:
-            raise ValueError(f"end {self.end} is not after start {self.start}")
+        _after(self.start, self.end)
         return self
 
 
