@@ -59,7 +59,7 @@ class Estimate:
     kv_capacity_tokens: int
     requests: int
     efficiency: Efficiency
-    itl_token_ms: dict[str, float] | None = None  # mean, p50 over streamed tokens (vllm bench's ITL), not per request
+    itl_token_ms: dict[str, float]  # mean, p50 over streamed tokens (vllm bench's ITL), not per request
 
 
 @functools.cache

@@ -67,8 +67,8 @@ class SimResult:
     mean_kv_usage: float
     timeline: np.ndarray  # rows: step end time, cumulative output tokens, waiting·s, running·s, kv tokens·s
     kv_capacity_tokens: int
-    gaps: np.ndarray | None = None  # per timeline entry: one iteration's seconds (the inter-token gap it gave)
-    gap_tokens: np.ndarray | None = None  # per timeline entry: decode tokens that saw that gap (first tokens excluded)
+    gaps: np.ndarray  # per timeline entry: one iteration's seconds (the inter-token gap it gave)
+    gap_tokens: np.ndarray  # per timeline entry: decode tokens that saw that gap (first tokens excluded)
 
     def window(self, start: float, end: float) -> Window:
         """Output tok/s and time-averaged queue, batch and KV use between two times (interpolated in steps)."""
