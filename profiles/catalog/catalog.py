@@ -14,6 +14,8 @@ from profiles.errors import UsageError, unknown
 PRICING_MODELS = ("on-demand", "spot", "1-year-cud", "3-years-cud")
 CONFIDENCE = ("V", "S", "U")
 ANY_REGION = "*"
+# vllm_memory.csv: what vLLM keeps outside the KV cache (serving/sizing.py)
+MEMORY_TERMS = ("non_torch_gib", "tp_non_torch_gib", "sampler_bytes_per_logit", "cuda_graph_gib", "tpu_runtime_gib")
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,8 @@ class Accelerator:
     accelerator_type: str
     kind: str  # gpu | tpu
     family: str
-    memory_gb: float
+    memory_gb: float  # nominal capacity, decimal GB as sold
+    runtime_memory_gib: float  # what the runtime sees (CUDA total / JAX bytes_limit): vLLM's memory budget base
     hbm_bandwidth_gbps: float
     bf16_tflops: float
     fp8_tflops: float | None
@@ -103,6 +106,7 @@ class WeightFormat:
     mode: str  # native: matmuls in that format | weight-only: stored so, computed in bf16 | unsupported: served bf16
     source: str
     confidence: str
+    load_factor: float = 1.0  # quantized tensors as the kernels hold them / as the checkpoint stores them (padding)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ class Catalog:
         self.server_images = list(self._server_images())
         self.vllm_defaults = {(d.vllm_version, d.accelerator_type): d for d in self._vllm_defaults()}
         self.weight_formats = {(w.arch, w.precision): w for w in self._weight_formats()}
+        self.memory_terms = self._memory_terms()
 
     # ---- loading -------------------------------------------------------------------------
     def _rows(self, name: str, required: tuple[str, ...]):
@@ -148,20 +153,45 @@ class Catalog:
             yield Cell(path, line, row)
 
     def _accelerators(self, name: str = "accelerators.csv"):
-        cols = ("accelerator_type", "kind", "family", "arch", "memory_gb", "hbm_bandwidth_gbps", "bf16_tflops",
-                "fp8_tflops", "int8_tops", "chips_per_device", "source", "confidence")
+        cols = ("accelerator_type", "kind", "family", "arch", "memory_gb", "runtime_memory_gib", "runtime_memory_confidence",
+                "runtime_memory_source", "hbm_bandwidth_gbps", "bf16_tflops", "fp8_tflops", "int8_tops", "chips_per_device",
+                "source", "confidence")
         for c in self._rows(name, cols):
+            c.choice("runtime_memory_confidence", CONFIDENCE)
+            c.text("runtime_memory_source")
+            runtime = c.number("runtime_memory_gib")
+            if not runtime:
+                raise c.bad("runtime_memory_gib", "a positive number (GiB the runtime reports per device)")
             yield Accelerator(c.text("accelerator_type"), c.choice("kind", ("gpu", "tpu")), c.text("family"),
-                              c.number("memory_gb") or 0.0, c.number("hbm_bandwidth_gbps") or 0.0,
+                              c.number("memory_gb") or 0.0, runtime, c.number("hbm_bandwidth_gbps") or 0.0,
                               c.number("bf16_tflops") or 0.0, c.number("fp8_tflops"), c.number("int8_tops"),
                               c.integer("chips_per_device") or 1, c.text("source"), c.choice("confidence", CONFIDENCE),
                               c.text("arch"))
 
     def _weight_formats(self):
-        cols = ("arch", "precision", "mode", "source", "confidence")
+        cols = ("arch", "precision", "mode", "load_factor", "source", "confidence")
         for c in self._rows("weight_formats.csv", cols):
+            factor = c.number("load_factor")
+            if factor is not None and not 1.0 <= factor <= 2.0:
+                raise c.bad("load_factor", "empty or a number from 1 to 2 (loaded size / checkpoint size)")
             yield WeightFormat(c.text("arch"), c.text("precision"), c.choice("mode", FORMAT_MODES), c.text("source"),
-                               c.choice("confidence", CONFIDENCE))
+                               c.choice("confidence", CONFIDENCE), factor or 1.0)
+
+    def _memory_terms(self) -> dict[str, float]:
+        cols = ("term", "value", "unit", "source", "confidence")
+        terms = {}
+        for c in self._rows("vllm_memory.csv", cols):
+            c.choice("confidence", CONFIDENCE)
+            c.text("source")
+            value = c.number("value")
+            if value is None:
+                raise c.bad("value", "a non-negative number")
+            terms[c.text("term")] = value
+        missing = [t for t in MEMORY_TERMS if t not in terms]
+        if missing:
+            raise UsageError(f"{self.data_dir / 'vllm_memory.csv'}: missing term(s) {', '.join(missing)}; "
+                             f"required: {', '.join(MEMORY_TERMS)}")
+        return terms
 
     def _machine_types(self):
         cols = ("machine_type", "accelerator_type", "accelerator_count", "vcpus", "memory_gb", "regions",

@@ -55,12 +55,14 @@ class ModelSpec:
             experts = max(total - embed - head - attention, 0.0)
         return embed, head, experts, max(total - embed - head - experts, 0.0)
 
-    def bytes_at(self, dtype: str, experts_fraction: float = 1.0, input_embedding: bool = True) -> float:
+    def bytes_at(self, dtype: str, experts_fraction: float = 1.0, input_embedding: bool = True,
+                 load_factor: float = 1.0) -> float:
         """A checkpoint's real composition: quantized formats cover the linear layers only (embeddings and lm_head
-        stay bf16), and mxfp4 checkpoints of MoE models (gpt-oss) quantize only the experts: attention stays bf16."""
+        stay bf16), and mxfp4 checkpoints of MoE models (gpt-oss) quantize only the experts: attention stays bf16.
+        `load_factor` scales the quantized tensors to the size the serving kernels hold them at (padded layouts)."""
         embed, head, experts, other = self.parts()
         wide = DTYPE_BYTES[dtype] if dtype not in QUANTIZED else 2.0
-        narrow = DTYPE_BYTES[dtype]
+        narrow = DTYPE_BYTES[dtype] * (load_factor if dtype in QUANTIZED else 1.0)
         other_bytes = wide if dtype == "mxfp4" and self.experts else narrow
         return (embed * input_embedding + head) * wide + experts * experts_fraction * narrow + other * other_bytes
 

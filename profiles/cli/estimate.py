@@ -171,7 +171,8 @@ def estimate_command(args: argparse.Namespace) -> Output:
     lengths = "ShareGPT lengths" if workload is SHAREGPT else f"{workload.input_length}/{workload.output_length} tokens"
     kv = f" ({args.kv_cache_dtype})" if args.kv_cache_dtype != "auto" else ""
     note = (f"{spec.model} ({precision}) on {shape.accelerator_count} x {shape.accelerator_type} ({shape.machine_type}), "
-            f"{args.model_server}; KV cache {e.kv_capacity_tokens:,} tokens{kv}; {e.requests} simulated requests, {lengths}; "
+            f"{args.model_server}; KV cache {e.kv_capacity_tokens:,} tokens{kv}, max-num-seqs {e.max_num_seqs}; "
+            f"{e.requests} simulated requests, {lengths}; "
             f"{provenance(e.efficiency)}")
     if args.format == "json":
         return Output(json.dumps({k: round(values[k], 4) for k in JSON_KEYS}) + "\n", note)

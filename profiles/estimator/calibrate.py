@@ -68,7 +68,7 @@ class Row:
     args: tuple  # estimate() arguments: spec, shape, precision, workload, load, requests
     measured: dict[str, float]
     stat: dict[str, str]  # metric -> p50 | mean
-    server: ServerArgs = ServerArgs()
+    server: ServerArgs = ServerArgs(published=True)
     source_key: str = ""
     itl_per_token: bool = True  # itl_ms is vllm bench's ITL (a sample per streamed token), not a request's TPOT
 
@@ -112,7 +112,7 @@ def load_server_args(known: set[str]) -> dict[str, ServerArgs]:
                        for k in ("gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs", "max_model_len")}
             except ValueError as exc:
                 raise UsageError(f"{where}: {exc}") from None
-            out[r["row_id"]] = ServerArgs(r["kv_cache_dtype"] or "auto", **num)
+            out[r["row_id"]] = ServerArgs(r["kv_cache_dtype"] or "auto", **num, published=True)
     return out
 
 
@@ -188,7 +188,7 @@ def load_rows() -> tuple[list[Row], list[str]]:
         tpot = bool(re.search(r"itl_ms = (median |loadgen )?tpot", low))
         used.append(Row(rid, catalog.accelerators[shape.accelerator_type].efficiency_group, _engine(src),
                         (spec, shape, r["precision"], workload, load, n), measured, stat,
-                        server_args.get(rid, ServerArgs()), source_key(src), not tpot))
+                        server_args.get(rid, ServerArgs(published=True)), source_key(src), not tpot))
     return used, skipped
 
 

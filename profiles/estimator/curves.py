@@ -27,7 +27,7 @@ from profiles.catalog.workload import SHAREGPT
 from profiles.errors import UsageError
 from profiles.estimator.estimate import VLLM_VERSION, Estimate, Load, default_precision, estimate, provenance
 from profiles.estimator.step_time import MODEL_VERSION
-from profiles.serving.sizing import fit
+from profiles.serving.sizing import Fit, fit
 from profiles.store.dirs import SHIPPED_DIR
 from profiles.store.points import ProfilePoint
 from profiles.store.write import write_file
@@ -46,7 +46,7 @@ INPUTS += [PACKAGE / "catalog" / name for name in ("workload.py", "modelspec.py"
 INPUTS += [PACKAGE / "serving" / "sizing.py"]
 INPUTS += [PACKAGE / "catalog" / "catalog.py"]
 INPUTS += [DATA_DIR / name for name in ("estimator_coefficients.csv", "models.csv", "accelerators.csv", "machine_types.csv",
-                                        "tpu_topologies.csv", "vllm_defaults.csv", "weight_formats.csv")]
+                                        "tpu_topologies.csv", "vllm_defaults.csv", "weight_formats.csv", "vllm_memory.csv")]
 
 
 def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
@@ -62,10 +62,9 @@ def configurations(catalog: Catalog) -> Iterator[tuple[ModelSpec, Shape, str]]:
 
 
 def _point(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, rate: float, e: Estimate,
-           index: int, max_model_len: int | None) -> ProfilePoint:
-    """One store row, with the serving setup the estimate assumed (what a deployment of it must render);
-    `max_model_len`: what a deployment of this setup runs with (the simulation only needs the longest request)."""
-    limits = catalog.scheduler_defaults(VLLM_VERSION, shape.accelerator_type)
+           index: int, setup: Fit) -> ProfilePoint:
+    """One store row, with the serving setup the estimate assumed (what a deployment of it must render): `setup` is
+    the deployed memory fit (its max-model-len; max-num-seqs fitted to the KV cache, as the estimate simulated)."""
     return ProfilePoint(
         model=spec.model, model_server="vllm", model_server_version=VLLM_VERSION, instance_type=shape.machine_type,
         accelerator_type=shape.accelerator_type, accelerator_count=shape.accelerator_count, tpu_topology=shape.tpu_topology,
@@ -79,7 +78,7 @@ def _point(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, rate
                "(warm-up and drain left out), seed 0",
         derived="ITL = per-request mean inter-token time; server metrics are simulated time averages", date=DATE,
         quantization="none" if precision in (spec.default_dtype, "bf16", "fp16") else "on-load", kv_cache_dtype="auto",
-        max_num_seqs=limits.max_num_seqs, max_num_batched_tokens=limits.max_num_batched_tokens, max_model_len=max_model_len,
+        max_num_seqs=setup.max_num_seqs, max_num_batched_tokens=setup.max_num_batched_tokens, max_model_len=setup.max_model_len,
         prefix_caching="on", speculative_decoding="none",
         tensor_parallel=shape.accelerator_count * catalog.accelerator(shape.accelerator_type).chips_per_device,
         data_parallel=1)
@@ -94,14 +93,14 @@ def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> li
     """One configuration's sweep from 10 % to 200 % of its capacity; [] when the model does not fit or load there."""
     try:
         top = capacity(catalog, spec, shape, precision)
-        max_model_len = fit(catalog, spec, shape, VLLM_VERSION, precision).max_model_len
+        setup = fit(catalog, spec, shape, VLLM_VERSION, precision, tune_max_num_seqs=True)
     except UsageError:
         return []
     points = []
     for i, fraction in enumerate(FRACTIONS, 1):
         rate = float(f"{top.qps * fraction:.3g}")
         e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate))
-        points.append(_point(catalog, spec, shape, precision, rate, e, i, max_model_len))
+        points.append(_point(catalog, spec, shape, precision, rate, e, i, setup))
     return points
 
 

@@ -20,7 +20,7 @@ from profiles.catalog.workload import Workload, poisson_arrivals
 from profiles.errors import UsageError
 from profiles.estimator.simulator import SimLimits, simulate
 from profiles.estimator.step_time import MODEL_VERSION, Efficiency, step_model
-from profiles.serving.sizing import fit
+from profiles.serving.sizing import Fit, fit
 
 COEFFICIENTS = DATA_DIR / "estimator_coefficients.csv"
 VLLM_VERSION = "0.32.0"
@@ -43,6 +43,7 @@ class ServerArgs:
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
     max_model_len: int | None = None
+    published: bool = False  # a published benchmark: unset flags were vLLM's own defaults, not a deployment's setup
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Estimate:
     num_requests_running: float
     kv_cache_usage_perc: float
     kv_capacity_tokens: int
+    max_num_seqs: int  # the server's, as simulated (a deployment's is fitted to its KV cache)
     requests: int
     efficiency: Efficiency
     itl_token_ms: dict[str, float]  # mean, p50 over streamed tokens (vllm bench's ITL), not per request
@@ -109,6 +111,23 @@ def steady_requests(load: Load, seqs: int) -> int:
     return MAX_STEADY_REQUESTS  # a burst: the more requests, the longer its steady stretch
 
 
+def _memory(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, server: ServerArgs, longest: int) -> Fit:
+    """The memory fit of the server a deployment renders (its max-model-len, gpu-memory-utilization and max-num-seqs),
+    so the simulated KV cache is the deployed one; only a workload longer than that max-model-len asks for its own
+    length. A published run (`server.published`) keeps vLLM's own default max-num-seqs."""
+    def sized(max_model_len: int | None) -> Fit:
+        return fit(catalog, spec, shape, VLLM_VERSION, precision, max_model_len=max_model_len,
+                   gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype,
+                   max_num_seqs=server.max_num_seqs, tune_max_num_seqs=not server.published)
+    if server.max_model_len:
+        return sized(server.max_model_len)
+    try:
+        deployed = sized(None)
+    except UsageError:
+        return sized(longest)
+    return deployed if deployed.max_model_len >= longest else sized(longest)
+
+
 def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, workload: Workload, load: Load,
              engine: str = "vllm", seed: int = 0, eff: Efficiency | None = None, requests: int | None = None,
              server: ServerArgs = ServerArgs()) -> Estimate:
@@ -125,9 +144,7 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
         raise UsageError(f"precision: '{precision}' weights do not run on {acc.accelerator_type} ({fmt.source}); "
                          f"allowed there: {', '.join(allowed)}")
     longest = workload.longest_request()
-    memory = fit(catalog, spec, shape, VLLM_VERSION, precision,
-                 max_model_len=server.max_model_len or min(longest, spec.max_context or longest),
-                 gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype)
+    memory = _memory(catalog, spec, shape, precision, server, min(longest, spec.max_context or longest))
     eff = eff or efficiency(acc.efficiency_group, engine)
     model = step_model(spec, acc, shape.accelerator_count, precision, eff, memory.kv_bytes_per_token, fmt.mode)
     limits = SimLimits(server.max_num_seqs or memory.max_num_seqs,
@@ -172,7 +189,8 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
         ntpot_ms=_dist([(e - a) / o for a, _, e, _, o in reqs]),
         itl_ms=_dist([(e - f) / (o - 1) for _, f, e, _, o in reqs if o > 1]),
         num_requests_waiting=waiting, num_requests_running=running, kv_cache_usage_perc=kv,
-        kv_capacity_tokens=memory.kv_capacity_tokens, requests=len(result.requests), efficiency=eff,
+        kv_capacity_tokens=memory.kv_capacity_tokens, max_num_seqs=limits.max_num_seqs, requests=len(result.requests),
+        efficiency=eff,
         itl_token_ms={k: v * 1000 for k, v in token_itl.items()})
 
 

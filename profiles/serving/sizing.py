@@ -1,14 +1,19 @@
 """Does a model fit N accelerators, and how much KV cache is left: the memory side of a serving plan.
 
-Model (SIZING_VERSION, an estimate, not a measurement):
-  usable   = gpu_memory_utilization x memory per accelerator x N          (vLLM's own budget)
-  weights  = total parameters x bytes per parameter at the precision       (MoE: all experts are resident)
-  overhead = RUNTIME_OVERHEAD_GB per tensor-parallel rank                  (runtime context, activations, graphs)
-  KV cache = usable - weights - overhead;  tokens = KV cache / KV bytes per token
-vLLM refuses to start when one max-model-len sequence does not fit the KV cache (vllm#8933), so the same
-check rejects a configuration here, with the numbers, before anything is deployed.
-Scheduler limits are vLLM's own API-server defaults for the pinned version (data/vllm_defaults.csv), written
-out so a manifest never depends on a default that moves between releases.
+Model (SIZING_VERSION), per tensor-parallel rank, as vLLM's own memory profile computes it (vllm v0.32.0
+v1/worker/gpu_worker.py determine_available_memory: requested - weights - peak activation - non-torch - CUDA graphs):
+  usable   = gpu_memory_utilization x the memory the runtime reports (CUDA's total, JAX's bytes_limit on TPU; an
+             "80 GB" H100 reports 79.22 GiB = 85.1 GB)                                   (accelerators.csv)
+  weights  = the checkpoint's real composition / TP, quantized tensors at the size the kernels load them
+             (gpt-oss mxfp4 experts: 1.055 x on Hopper, 1.08 x on Marlin GPUs)            (weight_formats.csv)
+  overhead = non-torch (CUDA context; + NCCL at TP > 1) + the sampler warm-up's peak, bytes x max-num-seqs x
+             vocabulary (4.8 GiB for a 128k vocabulary at 1024 sequences on H100) + CUDA graphs; on TPU one
+             unmeasured constant                                                          (vllm_memory.csv)
+  KV cache = TP x (usable - weights - overhead);  tokens = KV cache / KV bytes per token
+Checked against published vLLM startup logs in tests (data/vllm_memory_logs.csv). vLLM refuses to start when one
+max-model-len sequence does not fit the KV cache (vllm#8933), so the same check rejects a configuration here, with
+the numbers, before anything is deployed. Scheduler limits are vLLM's own API-server defaults for the pinned version
+(data/vllm_defaults.csv), written out so a manifest never depends on a default that moves between releases.
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ from dataclasses import dataclass
 
 from profiles.catalog.catalog import Accelerator, Catalog, Shape
 from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec
+from profiles.catalog.workload import SHAREGPT_TABLE
 from profiles.errors import UsageError
 
-SIZING_VERSION = "sizing-v1"
+SIZING_VERSION = "sizing-v2"
 GB = 1e9
-RUNTIME_OVERHEAD_GB = 2.0
+GIB = 2**30
+SIZING_REQUEST_TOKENS = SHAREGPT_TABLE["input"]["mean"] + SHAREGPT_TABLE["output"]["mean"]  # 421: what one slot holds
+# no fewer slots than vLLM's own default on every GPU but the H100 class, unless nothing else fits
+MIN_TUNED_SEQS = 256
+UNKNOWN_VOCAB = 262144  # a model whose vocabulary is not known is sized as the largest catalog one (Gemma 3)
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 FALLBACK_GPU_MEMORY_UTILIZATION = 0.95  # recipes use 0.95; tried only when 0.90 does not fit
 DEFAULT_MAX_MODEL_LEN = 8192  # well above the ShareGPT P99 request (seed table); long-context users pass their own
@@ -39,6 +49,7 @@ class Fit:
     gpu_memory_utilization: float
     weights_gb: float
     usable_gb: float
+    overhead_gb: float  # all ranks: non-torch, the sampler warm-up's peak, CUDA graphs
     kv_cache_gb: float
     kv_bytes_per_token: int
     kv_capacity_tokens: int
@@ -51,8 +62,8 @@ class Fit:
 
     def describe(self) -> str:
         kv = "" if self.kv_cache_dtype == "auto" else f" {self.kv_cache_dtype}"
-        return (f"{self.weights_gb:.1f} GB weights ({self.precision}) + {self.tensor_parallel_size} x {RUNTIME_OVERHEAD_GB:g} GB "
-                f"runtime in {self.usable_gb:.1f} GB usable ({self.gpu_memory_utilization:.2f} x HBM) leaves "
+        return (f"{self.weights_gb:.1f} GB weights ({self.precision}) + {self.overhead_gb:.1f} GB runtime "
+                f"in {self.usable_gb:.1f} GB usable ({self.gpu_memory_utilization:.2f} x HBM) leaves "
                 f"{self.kv_cache_gb:.1f} GB{kv} KV cache = {self.kv_capacity_tokens:,} tokens ({SIZING_VERSION})")
 
 
@@ -73,37 +84,87 @@ def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto") -> int:
     return spec.kv_bytes_per_token // 2 if kv_cache_dtype == "fp8" else spec.kv_bytes_per_token
 
 
+def runtime_overhead_gb(catalog: Catalog, spec: ModelSpec, acc: Accelerator, tp: int, max_num_seqs: int) -> float:
+    """GB that vLLM keeps outside the weights and the KV cache on each rank (vllm_memory.csv; see the module doc).
+    The sampler warm-up is not sharded by tensor parallelism, and vLLM sizes every rank's cache by the fullest one."""
+    terms = catalog.memory_terms
+    if acc.kind == "tpu":
+        return terms["tpu_runtime_gib"] * GIB / GB
+    sampler = terms["sampler_bytes_per_logit"] * max_num_seqs * (spec.vocab_size or UNKNOWN_VOCAB)
+    non_torch = terms["non_torch_gib"] + (terms["tp_non_torch_gib"] if tp > 1 else 0.0)
+    return (non_torch + terms["cuda_graph_gib"]) * GIB / GB + sampler / GB
+
+
 def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, precision: str = "",
         max_model_len: int | None = None, gpu_memory_utilization: float | None = None, kv_cache_dtype: str = "auto",
-        max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None) -> Fit:
+        max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None, tune_max_num_seqs: bool = False) -> Fit:
     """The memory budget of `spec` on `shape`; UsageError naming the numbers when it does not fit. Scheduler limits
-    not given are the pinned vLLM's defaults for the accelerator."""
+    not given are the pinned vLLM's defaults for the accelerator; with `tune_max_num_seqs` (what a deployment renders)
+    max-num-seqs is instead the power of two from that default down to MIN_TUNED_SEQS that lets the most requests run
+    at once: every sequence slot reserves sampler memory (bytes x vocabulary), so slots the KV cache could never fill
+    are given back to it (Qwen2.5-72B on 2 x H100: 1,024 slots leave a 4.5k-token cache, 256 leave 32k); below the
+    floor (down to 16) only when nothing from it up fits."""
+    args = (catalog, spec, shape, vllm_version, precision, max_model_len, gpu_memory_utilization, kv_cache_dtype,
+            max_num_batched_tokens)
+    default = catalog.scheduler_defaults(vllm_version, shape.accelerator_type).max_num_seqs
+    if max_num_seqs or not tune_max_num_seqs:
+        return _fit(*args, max_num_seqs or default)
+    candidates = [default] + [2 ** k for k in range(int(math.log2(default)), 3, -1) if 2 ** k < default]
+    best, error = None, None
+    for seqs in candidates:
+        if seqs < MIN_TUNED_SEQS and best is not None and best.max_num_seqs >= MIN_TUNED_SEQS:
+            break  # fewer slots only where nothing from the floor up fits (gemma-2-9b on one L4)
+        try:
+            sized = _fit(*args, seqs)
+        except UsageError as exc:
+            error = error or exc  # reported at vLLM's default slots, the setup a user knows
+            continue
+        if best is None or _concurrency(sized) > _concurrency(best):
+            best = sized
+    if best is None:
+        raise error
+    return best
+
+
+def _concurrency(sized: Fit) -> float:
+    """Requests that can run at once: the slots, or the KV cache's worth of ShareGPT-sized requests if fewer."""
+    return min(sized.max_num_seqs, sized.kv_capacity_tokens / SIZING_REQUEST_TOKENS)
+
+
+def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, precision: str, max_model_len: int | None,
+         gpu_memory_utilization: float | None, kv_cache_dtype: str, max_num_batched_tokens: int | None,
+         seqs: int) -> Fit:
     acc = catalog.accelerator(shape.accelerator_type)
     precision = precision or spec.default_dtype
     if precision not in DTYPE_BYTES:
         raise UsageError(f"precision: unknown value '{precision}'; allowed: {', '.join(DTYPE_BYTES)}")
     utils = [gpu_memory_utilization] if gpu_memory_utilization else [DEFAULT_GPU_MEMORY_UTILIZATION, FALLBACK_GPU_MEMORY_UTILIZATION]
     tp = tensor_parallel_size(acc, shape.accelerator_count)
-    weights = spec.weight_bytes(precision) / GB
+    load_factor = catalog.weight_format(acc.accelerator_type, precision).load_factor
+    weights = spec.bytes_at(precision, load_factor=load_factor) / GB
     kv_tok = _kv_bytes(spec, kv_cache_dtype)
+    limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
+    overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs)
     wanted = min(max_model_len or DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     if max_model_len and spec.max_context and max_model_len > spec.max_context:
         raise UsageError(f"--max-model-len: {max_model_len} exceeds {spec.model}'s context {spec.max_context}")
     where = f"{spec.model} ({precision}) on {shape.accelerator_count} x {acc.accelerator_type}"
-    for util in utils:
-        usable = util * acc.memory_gb * shape.accelerator_count
-        kv_gb = usable - weights - tp * RUNTIME_OVERHEAD_GB
+    # the full max-model-len at 0.90, else at 0.95; only then a shorter one (at the larger budget, not the first that
+    # scrapes past MIN_MAX_MODEL_LEN: a 0.90 fit with a 4k-token cache would starve the batch)
+    attempts = [(util, wanted) for util in utils] + ([(utils[-1], MIN_MAX_MODEL_LEN)] if max_model_len is None else [])
+    for util, needed in attempts:
+        usable = util * acc.runtime_memory_gib * GIB / GB * shape.accelerator_count
+        kv_gb = usable - weights - overhead
         tokens = int(kv_gb * GB // kv_tok) if kv_gb > 0 else 0
-        if tokens >= wanted or (max_model_len is None and tokens >= MIN_MAX_MODEL_LEN):
+        if tokens >= needed:
             length = wanted if tokens >= wanted else 2 ** int(math.log2(tokens))
-            limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
-            return Fit(shape, precision, tp, util, weights, usable, kv_gb, kv_tok, tokens, length,
-                       max_num_seqs=max_num_seqs or limits.max_num_seqs,
+            return Fit(shape, precision, tp, util, weights, usable, overhead, kv_gb, kv_tok, tokens, length,
+                       max_num_seqs=seqs,
                        max_num_batched_tokens=max_num_batched_tokens or limits.max_num_batched_tokens,
                        kv_cache_dtype=kv_cache_dtype)
     need = wanted if max_model_len else MIN_MAX_MODEL_LEN
     raise UsageError(
-        f"accelerator: {where} does not fit: {weights:.1f} GB weights + {tp} x {RUNTIME_OVERHEAD_GB:g} GB runtime "
+        f"accelerator: {where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}) "
         f"leave {max(kv_gb, 0):.1f} GB of {usable:.1f} GB usable (at gpu-memory-utilization {util:.2f}) for KV cache, "
         f"{tokens:,} tokens < {need:,} needed for one max-model-len sequence; use more accelerators or a smaller precision")
 
@@ -118,7 +179,7 @@ def smallest_fit(catalog: Catalog, spec: ModelSpec, accelerator_type: str, vllm_
         if shape is None or shape.vms > 1:
             continue
         try:
-            return fit(catalog, spec, shape, vllm_version, precision, max_model_len)
+            return fit(catalog, spec, shape, vllm_version, precision, max_model_len, tune_max_num_seqs=True)
         except UsageError as exc:
             reasons.append(str(exc))
     raise UsageError(reasons[-1] if reasons else f"accelerator: no single-host shape of {accelerator_type}")

@@ -186,12 +186,12 @@ def test_bad_request_rate_exits_2(rate):
 
 
 @pytest.mark.parametrize(("flags", "words"), [
-    # one request of 100,000 + 1,000 tokens: the KV cache of one L4 holds 36,163
-    (["--input-length", "100000", "--output-length", "1000"], ["does not fit", "36,163 tokens < 101,000", "--input-length 100000"]),
+    # one request of 100,000 + 1,000 tokens: the KV cache of one L4 holds 32,443
+    (["--input-length", "100000", "--output-length", "1000"], ["does not fit", "32,443 tokens < 101,000", "--input-length 100000"]),
     (["--max-model-len", "100000", "--kv-cache-dtype", "fp8"], ["does not fit", "< 100,000", "--max-model-len 100000",
                                                                    "--kv-cache-dtype fp8"]),
-    (["--gpu-memory-utilization", "0.75"], ["does not fit", "gpu-memory-utilization 0.75", "< 2,048",
-                                            "--gpu-memory-utilization 0.75"]),
+    (["--gpu-memory-utilization", "0.7"], ["does not fit", "gpu-memory-utilization 0.70", "< 2,048",
+                                           "--gpu-memory-utilization 0.7"]),
 ])
 def test_a_kv_cache_that_cannot_hold_one_request_exits_2_with_the_numbers(flags, words):
     proc = run_cli("estimate", *LLAMA_8B, "--offline", "--num-prompts", "50", *flags)

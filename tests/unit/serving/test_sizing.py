@@ -38,7 +38,7 @@ def test_lambda_table_405b_needs_eight(cat):
 
 
 def test_70b_bf16_on_one_l4_is_rejected_with_numbers(cat):
-    with pytest.raises(UsageError, match=r"141\.1 GB weights.*22\.8 GB usable"):
+    with pytest.raises(UsageError, match=r"141\.1 GB weights.*22\.4 GB usable"):
         fit(cat, cat.model("meta-llama/Llama-3.1-70B"), cat.shape("nvidia-l4", 1), VLLM)
 
 
@@ -60,3 +60,82 @@ def test_short_kv_cache_shrinks_max_model_len_to_what_fits(cat):
     assert small.max_model_len <= small.kv_capacity_tokens
     with pytest.raises(UsageError, match="max-model-len"):
         fit(cat, spec, cat.shape("nvidia-l4", 1), VLLM, max_model_len=10**6)
+
+
+def _memory_logs():
+    import csv
+
+    from profiles.catalog.catalog import DATA_DIR
+    with open(DATA_DIR / "vllm_memory_logs.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("log", _memory_logs(), ids=lambda r: r["log_id"])
+def test_sizing_terms_reproduce_published_vllm_startup_logs(cat, log):
+    """Each published vLLM startup log states the weights it loaded and the KV cache it was left with: our loaded
+    weights must be within 3 % of the log, and our overhead (non-torch + sampler warm-up; these versions did not take
+    CUDA graphs from the budget) within 0.5 GiB of what the log leaves unexplained (total x util - weights - KV)."""
+    from profiles.serving.sizing import GB, GIB, runtime_overhead_gb
+
+    spec, acc = cat.model(log["model"]), cat.accelerator(log["accelerator_type"])
+    tp = int(log["tensor_parallel_size"])
+    factor = cat.weight_format(acc.accelerator_type, log["precision"]).load_factor
+    weights_gib = spec.bytes_at(log["precision"], load_factor=factor) / tp / GIB
+    assert weights_gib == pytest.approx(float(log["weights_gib"]), rel=0.03)
+    logged = float(log["total_gib"]) * float(log["gpu_memory_utilization"]) - float(log["weights_gib"]) \
+        - float(log["available_kv_gib"])
+    ours = runtime_overhead_gb(cat, spec, acc, tp, int(log["max_num_seqs"])) * GB / GIB - cat.memory_terms["cuda_graph_gib"]
+    assert ours == pytest.approx(logged, abs=0.5)
+
+
+def test_runtime_memory_is_what_cuda_reports_not_the_marketing_figure(cat):
+    """An '80 GB' H100 gives vLLM 79.22 GiB (85.1 GB), not 80 GB: the KV budget is 6 % larger than a decimal reading."""
+    acc = cat.accelerator("nvidia-h100-80gb")
+    assert acc.memory_gb == 80 and acc.runtime_memory_gib == pytest.approx(79.22)
+    spec = cat.model("meta-llama/Llama-3.1-8B-Instruct")
+    assert fit(cat, spec, h100(cat, 1), VLLM).usable_gb == pytest.approx(0.9 * 79.22 * 2**30 / 1e9)
+
+
+def test_a_large_vocabulary_at_many_sequences_costs_kv_cache(cat):
+    """The sampler warm-up scales with max-num-seqs x vocabulary: gpt-oss (201k) at 1024 sequences keeps ~7.5 GiB
+    more than at 64, and that memory comes out of the KV cache."""
+    spec = cat.model("openai/gpt-oss-20b")
+    many = fit(cat, spec, h100(cat, 1), VLLM, max_num_seqs=1024)
+    few = fit(cat, spec, h100(cat, 1), VLLM, max_num_seqs=64)
+    assert (few.kv_cache_gb - many.kv_cache_gb) * 1e9 / 2**30 == pytest.approx(39 * 960 * 201088 / 2**30, rel=0.01)
+
+
+def test_the_full_max_model_len_at_095_beats_a_shrunken_one_at_090(cat):
+    """Llama-3.3-70B on 4 x A100 40GB holds ~4k tokens at 0.90 but ~30k at 0.95: the fit takes 0.95 and the default
+    8192-token max-model-len rather than a 2048-token cache that would starve the batch."""
+    spec = cat.model("meta-llama/Llama-3.3-70B-Instruct")
+    shape = cat.shape("nvidia-tesla-a100", 4)
+    at_090 = fit(cat, spec, shape, VLLM, gpu_memory_utilization=0.90)
+    assert at_090.max_model_len < 8192
+    chosen = fit(cat, spec, shape, VLLM)
+    assert chosen.gpu_memory_utilization == 0.95 and chosen.max_model_len == 8192
+    assert chosen.kv_capacity_tokens > 5 * at_090.kv_capacity_tokens
+
+
+def test_a_deployment_fits_max_num_seqs_to_its_kv_cache(cat):
+    """Every slot reserves sampler memory: Qwen2.5-72B on 2 x H100 at vLLM's 1,024 slots keeps a 4.5k-token cache (ten
+    ShareGPT requests); a deployment renders fewer slots and gets several times the cache. Llama-3.1-8B on one H100
+    fills its 1,024 slots, so it keeps vLLM's default."""
+    spec = cat.model("Qwen/Qwen2.5-72B-Instruct")
+    default = fit(cat, spec, h100(cat, 2), VLLM)
+    tuned = fit(cat, spec, h100(cat, 2), VLLM, tune_max_num_seqs=True)
+    assert default.max_num_seqs == 1024 and tuned.max_num_seqs < 1024
+    assert tuned.kv_capacity_tokens > 5 * default.kv_capacity_tokens
+    small = cat.model("meta-llama/Llama-3.1-8B-Instruct")
+    assert fit(cat, small, h100(cat, 1), VLLM, tune_max_num_seqs=True).max_num_seqs == 1024
+    assert fit(cat, spec, h100(cat, 2), VLLM, max_num_seqs=512, tune_max_num_seqs=True).max_num_seqs == 512
+
+
+def test_fewer_slots_than_256_only_where_nothing_else_fits(cat):
+    """gemma-2-9b (256k vocabulary) on one L4: 256 slots' sampler reserve leaves no cache for 2,048 tokens, so a
+    deployment takes fewer; Llama-3.1-8B on one L4 fits at vLLM's 256 and keeps it."""
+    spec, l4 = cat.model("google/gemma-2-9b-it"), cat.shape("nvidia-l4", 1)
+    with pytest.raises(UsageError, match="does not fit"):
+        fit(cat, spec, l4, VLLM)
+    assert fit(cat, spec, l4, VLLM, tune_max_num_seqs=True).max_num_seqs < 256
+    assert fit(cat, cat.model("meta-llama/Llama-3.1-8B-Instruct"), l4, VLLM, tune_max_num_seqs=True).max_num_seqs == 256
