@@ -94,12 +94,24 @@ def _choose(request: ServingRequest, store: ProfileStore, catalog: Catalog) -> t
     return choose(catalog, deployable, request.targets, request.pricing, fallback=True), ""
 
 
-def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, version: str, point: ProfilePoint, max_model_len: int | None) -> Fit:
-    """The memory fit of the profiled setup (KV-cache dtype, scheduler limits, max-model-len), as it will be deployed."""
-    sized = fit(catalog, spec, shape, version, point.precision, max_model_len or point.max_model_len,
-                kv_cache_dtype=point.kv_cache_dtype or "auto", max_num_seqs=point.max_num_seqs,
-                max_num_batched_tokens=point.max_num_batched_tokens)
-    return replace(sized, quantization=point.quantization or "none", prefix_caching=point.prefix_caching != "off")
+def profiled_fit(catalog: Catalog, spec: ModelSpec, shape: Shape, version: str, point: ProfilePoint,
+                 max_model_len: int | None = None) -> Fit:
+    """The memory fit of the profiled setup (KV-cache dtype, scheduler limits, max-model-len), as it will be deployed.
+    A shipped curve whose max-model-len had to shrink was sized the way `fit` sizes a default length (0.95 before a
+    shorter length), so the same call is tried first: the rendered gpu-memory-utilization is the simulated one."""
+    def sized(length: int | None) -> Fit:
+        return fit(catalog, spec, shape, version, point.precision, length, kv_cache_dtype=point.kv_cache_dtype or "auto",
+                   max_num_seqs=point.max_num_seqs, max_num_batched_tokens=point.max_num_batched_tokens)
+    chosen = None
+    if max_model_len is None and point.max_model_len:
+        try:
+            chosen = sized(None)
+        except UsageError:
+            chosen = None
+        if chosen is not None and chosen.max_model_len != point.max_model_len:
+            chosen = None
+    chosen = chosen or sized(max_model_len or point.max_model_len)
+    return replace(chosen, quantization=point.quantization or "none", prefix_caching=point.prefix_caching != "off")
 
 
 def plan_serving(request: ServingRequest, store: ProfileStore, catalog: Catalog | None = None,
@@ -130,7 +142,7 @@ def plan_serving(request: ServingRequest, store: ProfileStore, catalog: Catalog 
         if shape is None or shape.vms > 1:
             raise UsageError(f"--accelerator-type: profile {point.source_id} uses {point.accelerator_count} x {acc.accelerator_type}, "
                              "which needs a multi-host slice; a single Deployment cannot span hosts (use LeaderWorkerSet)")
-        sized = _fit(catalog, spec, shape, image.version, point, request.max_model_len)
+        sized = profiled_fit(catalog, spec, shape, image.version, point, request.max_model_len)
     else:
         sized = smallest_fit(catalog, spec, acc.accelerator_type, image.version, "", request.max_model_len)
         basis = (f"no deployable {server.name} profile of {spec.model} on {acc.accelerator_type}: "

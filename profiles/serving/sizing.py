@@ -100,10 +100,10 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
         max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None, tune_max_num_seqs: bool = False) -> Fit:
     """The memory budget of `spec` on `shape`; UsageError naming the numbers when it does not fit. Scheduler limits
     not given are the pinned vLLM's defaults for the accelerator; with `tune_max_num_seqs` (what a deployment renders)
-    max-num-seqs is instead the power of two from that default down to MIN_TUNED_SEQS that lets the most requests run
-    at once: every sequence slot reserves sampler memory (bytes x vocabulary), so slots the KV cache could never fill
-    are given back to it (Qwen2.5-72B on 2 x H100: 1,024 slots leave a 4.5k-token cache, 256 leave 32k); below the
-    floor (down to 16) only when nothing from it up fits."""
+    max-num-seqs is instead the power of two from that default down to MIN_TUNED_SEQS that keeps the longest
+    max-model-len and lets the most requests run at once: every sequence slot reserves sampler memory (bytes x
+    vocabulary), so slots the KV cache could never fill are given back to it (Qwen2.5-72B on 2 x H100: 1,024 slots
+    leave a 4.5k-token cache, 256 leave 32k); below the floor (down to 16) only when nothing from it up fits."""
     args = (catalog, spec, shape, vllm_version, precision, max_model_len, gpu_memory_utilization, kv_cache_dtype,
             max_num_batched_tokens)
     default = catalog.scheduler_defaults(vllm_version, shape.accelerator_type).max_num_seqs
@@ -119,16 +119,17 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
         except UsageError as exc:
             error = error or exc  # reported at vLLM's default slots, the setup a user knows
             continue
-        if best is None or _concurrency(sized) > _concurrency(best):
+        if best is None or _rank(sized) > _rank(best):
             best = sized
     if best is None:
-        raise error
+        raise UsageError(f"{error}; fewer sequence slots (max-num-seqs down to {candidates[-1]}) do not fit either")
     return best
 
 
-def _concurrency(sized: Fit) -> float:
-    """Requests that can run at once: the slots, or the KV cache's worth of ShareGPT-sized requests if fewer."""
-    return min(sized.max_num_seqs, sized.kv_capacity_tokens / SIZING_REQUEST_TOKENS)
+def _rank(sized: Fit) -> tuple[int, float]:
+    """The longer max-model-len first (the full one before a shortened one), then the requests that can run at once:
+    the slots, or the KV cache's worth of ShareGPT-sized requests if fewer."""
+    return sized.max_model_len, min(sized.max_num_seqs, sized.kv_capacity_tokens / SIZING_REQUEST_TOKENS)
 
 
 def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, precision: str, max_model_len: int | None,

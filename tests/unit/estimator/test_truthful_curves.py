@@ -12,6 +12,7 @@ from profiles.catalog.workload import SHAREGPT
 from profiles.errors import UsageError
 from profiles.estimator.curves import OUTPUT, TOP_TOLERANCE, capacity
 from profiles.estimator.estimate import Load, estimate
+from profiles.serving.plan import profiled_fit
 from profiles.store.read import load_file
 
 CATALOG = default_catalog()
@@ -43,13 +44,19 @@ def test_top_points_saturate_on_a_sample(curves):
 
 
 def test_each_shipped_curve_records_the_setup_it_simulated(curves):
-    """A profile is deployable only with the server it was simulated on: the max-num-seqs, max-num-batched-tokens and
-    max-model-len a shipped row carries (what a deployment renders) are the estimate's own, on a sample."""
-    for key in sorted(curves)[::40]:
+    """A profile is deployable only with the server it was simulated on: the max-num-seqs a shipped row carries is the
+    estimate's, and the memory fit a deployment renders from the row (its gpu-memory-utilization included) leaves the
+    KV cache the estimate simulated — on a sample, plus rows whose max-model-len or slots had to shrink."""
+    shrunk, few_slots = ("google/gemma-2-27b-it", "tpu-v5-lite-podslice", 4), ("google/gemma-2-9b-it", "nvidia-l4", 1)
+    assert curves[shrunk][-1].max_model_len < 8192 and curves[few_slots][-1].max_num_seqs < 256
+    for key in sorted(curves)[::40] + [shrunk, few_slots]:
         model, accelerator, count = key
         top = curves[key][-1]
-        cap = capacity(CATALOG, CATALOG.models[model], CATALOG.shape(accelerator, count), top.precision)
+        spec, shape = CATALOG.models[model], CATALOG.shape(accelerator, count)
+        cap = capacity(CATALOG, spec, shape, top.precision)
         assert top.max_num_seqs == cap.max_num_seqs, key
+        deployed = profiled_fit(CATALOG, spec, shape, "0.32.0", top)
+        assert deployed.kv_capacity_tokens == cap.kv_capacity_tokens, key
         setup = CATALOG.scheduler_defaults("0.32.0", accelerator)
         assert top.max_num_batched_tokens == setup.max_num_batched_tokens and top.max_num_seqs <= setup.max_num_seqs, key
 
