@@ -121,8 +121,6 @@ def _memory(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, ser
                    max_num_seqs=server.max_num_seqs, tune_max_num_seqs=not server.published)
     if server.max_model_len:
         return sized(server.max_model_len)
-    if server.published:  # the run's own length need, at vLLM's 0.90 (0.95 only if that cannot hold it)
-        return sized(longest)
     try:
         deployed = sized(None)
     except UsageError:

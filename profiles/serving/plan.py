@@ -96,22 +96,11 @@ def _choose(request: ServingRequest, store: ProfileStore, catalog: Catalog) -> t
 
 def profiled_fit(catalog: Catalog, spec: ModelSpec, shape: Shape, version: str, point: ProfilePoint,
                  max_model_len: int | None = None) -> Fit:
-    """The memory fit of the profiled setup (KV-cache dtype, scheduler limits, max-model-len), as it will be deployed.
-    A shipped curve whose max-model-len had to shrink was sized the way `fit` sizes a default length (0.95 before a
-    shorter length), so the same call is tried first: the rendered gpu-memory-utilization is the simulated one."""
-    def sized(length: int | None) -> Fit:
-        return fit(catalog, spec, shape, version, point.precision, length, kv_cache_dtype=point.kv_cache_dtype or "auto",
-                   max_num_seqs=point.max_num_seqs, max_num_batched_tokens=point.max_num_batched_tokens)
-    chosen = None
-    if max_model_len is None and point.max_model_len:
-        try:
-            chosen = sized(None)
-        except UsageError:
-            chosen = None
-        if chosen is not None and chosen.max_model_len != point.max_model_len:
-            chosen = None
-    chosen = chosen or sized(max_model_len or point.max_model_len)
-    return replace(chosen, quantization=point.quantization or "none", prefix_caching=point.prefix_caching != "off")
+    """The memory fit of the profiled setup (KV-cache dtype, scheduler limits, max-model-len), as it will be deployed."""
+    sized = fit(catalog, spec, shape, version, point.precision, max_model_len or point.max_model_len,
+                kv_cache_dtype=point.kv_cache_dtype or "auto", max_num_seqs=point.max_num_seqs,
+                max_num_batched_tokens=point.max_num_batched_tokens)
+    return replace(sized, quantization=point.quantization or "none", prefix_caching=point.prefix_caching != "off")
 
 
 def plan_serving(request: ServingRequest, store: ProfileStore, catalog: Catalog | None = None,

@@ -146,23 +146,27 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
     kv_tok = _kv_bytes(spec, kv_cache_dtype)
     limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
     overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs)
+    full = min(DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     wanted = min(max_model_len or DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     if max_model_len and spec.max_context and max_model_len > spec.max_context:
         raise UsageError(f"--max-model-len: {max_model_len} exceeds {spec.model}'s context {spec.max_context}")
     where = f"{spec.model} ({precision}) on {shape.accelerator_count} x {acc.accelerator_type}"
-    # the full max-model-len at 0.90, else at 0.95; only then a shorter one (at the larger budget, not the first that
-    # scrapes past MIN_MAX_MODEL_LEN: a 0.90 fit with a 4k-token cache would starve the batch)
-    attempts = [(util, wanted) for util in utils] + ([(utils[-1], MIN_MAX_MODEL_LEN)] if max_model_len is None else [])
-    for util, needed in attempts:
+
+    def cache(util: float) -> tuple[float, float, int]:
         usable = util * acc.runtime_memory_gib * GIB / GB * shape.accelerator_count
         kv_gb = usable - weights - overhead
-        tokens = int(kv_gb * GB // kv_tok) if kv_gb > 0 else 0
-        if tokens >= needed:
-            length = wanted if tokens >= wanted else 2 ** int(math.log2(tokens))
-            return Fit(shape, precision, tp, util, weights, usable, overhead, kv_gb, kv_tok, tokens, length,
-                       max_num_seqs=seqs,
-                       max_num_batched_tokens=max_num_batched_tokens or limits.max_num_batched_tokens,
-                       kv_cache_dtype=kv_cache_dtype)
+        return usable, kv_gb, int(kv_gb * GB // kv_tok) if kv_gb > 0 else 0
+
+    # the budget: 0.90 only where it holds the default max-model-len (or the asked one, if longer), else 0.95 — one
+    # rule whatever length is asked, so re-sizing a shipped row from its own max-model-len renders the budget it was
+    # simulated with; a shorter length only then, never a 0.90 cache that scrapes past MIN_MAX_MODEL_LEN
+    util = next((u for u in utils[:-1] if cache(u)[2] >= max(wanted, full)), utils[-1])
+    usable, kv_gb, tokens = cache(util)
+    if tokens >= wanted or (max_model_len is None and tokens >= MIN_MAX_MODEL_LEN):
+        length = wanted if tokens >= wanted else 2 ** int(math.log2(tokens))
+        return Fit(shape, precision, tp, util, weights, usable, overhead, kv_gb, kv_tok, tokens, length,
+                   max_num_seqs=seqs, max_num_batched_tokens=max_num_batched_tokens or limits.max_num_batched_tokens,
+                   kv_cache_dtype=kv_cache_dtype)
     need = wanted if max_model_len else MIN_MAX_MODEL_LEN
     raise UsageError(
         f"accelerator: {where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}) "
