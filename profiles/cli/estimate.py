@@ -12,6 +12,7 @@ from profiles.cli.args import bounded_int, choice, fraction, positive
 from profiles.cli.printers import Output, table
 from profiles.errors import UsageError
 from profiles.estimator.estimate import VLLM_VERSION, Load, ServerArgs, default_precision, estimate, provenance
+from profiles.serving.sizing import check_batched_tokens
 
 # The first six are the stable contract (external checks read them, in this order); the rest were added after.
 JSON_KEYS = ("output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms",
@@ -105,16 +106,17 @@ def _check_lengths(args: argparse.Namespace, spec: ModelSpec, workload: Workload
 
 
 def _check_scheduler(args: argparse.Namespace, acc: Accelerator) -> None:
-    """vLLM refuses max-num-batched-tokens < max-num-seqs (each running sequence needs its decode token in a step)."""
-    if args.max_num_seqs is None and args.max_num_batched_tokens is None:
+    """vLLM refuses max-num-batched-tokens < max-num-seqs (each running sequence needs its decode token in a step).
+    Without --max-num-seqs the estimate sizes the slots the way a deployment does, at most --max-num-batched-tokens."""
+    if args.max_num_seqs is None:
+        check_batched_tokens(args.max_num_batched_tokens)
         return
     defaults = default_catalog().scheduler_defaults(VLLM_VERSION, acc.accelerator_type)
-    seqs = args.max_num_seqs or defaults.max_num_seqs
+    seqs = args.max_num_seqs
     tokens = args.max_num_batched_tokens or defaults.max_num_batched_tokens
     if tokens < seqs:
         if args.max_num_batched_tokens:
-            where = "--max-num-seqs" if args.max_num_seqs else f"max-num-seqs (vLLM {VLLM_VERSION}'s default on {acc.accelerator_type})"
-            raise UsageError(f"--max-num-batched-tokens: value '{tokens}' is below {where} {seqs}; allowed: >= {seqs}")
+            raise UsageError(f"--max-num-batched-tokens: value '{tokens}' is below --max-num-seqs {seqs}; allowed: >= {seqs}")
         raise UsageError(f"--max-num-seqs: value '{seqs}' is above max-num-batched-tokens (vLLM {VLLM_VERSION}'s default "
                          f"on {acc.accelerator_type}) {tokens}; allowed: <= {tokens}, or raise --max-num-batched-tokens")
 

@@ -118,7 +118,8 @@ def _memory(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, ser
     def sized(max_model_len: int | None) -> Fit:
         return fit(catalog, spec, shape, VLLM_VERSION, precision, max_model_len=max_model_len,
                    gpu_memory_utilization=server.gpu_memory_utilization, kv_cache_dtype=server.kv_cache_dtype,
-                   max_num_seqs=server.max_num_seqs, tune_max_num_seqs=not server.published)
+                   max_num_seqs=server.max_num_seqs, max_num_batched_tokens=server.max_num_batched_tokens,
+                   tune_max_num_seqs=not server.published)
     if server.max_model_len:
         return sized(server.max_model_len)
     try:

@@ -32,6 +32,7 @@ GIB = 2**30
 SIZING_REQUEST_TOKENS = SHAREGPT_TABLE["input"]["mean"] + SHAREGPT_TABLE["output"]["mean"]  # 421: what one slot holds
 # no fewer slots than vLLM's own default on every GPU but the H100 class, unless nothing else fits
 MIN_TUNED_SEQS = 256
+FEWEST_TUNED_SEQS = 16  # the tuned max-num-seqs never goes below this, even where nothing larger fits
 UNKNOWN_VOCAB = 262144  # a model whose vocabulary is not known is sized as the largest catalog one (Gemma 3)
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 FALLBACK_GPU_MEMORY_UTILIZATION = 0.95  # recipes use 0.95; tried only when 0.90 does not fit
@@ -109,7 +110,10 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
     default = catalog.scheduler_defaults(vllm_version, shape.accelerator_type).max_num_seqs
     if max_num_seqs or not tune_max_num_seqs:
         return _fit(*args, max_num_seqs or default)
-    candidates = [default] + [2 ** k for k in range(int(math.log2(default)), 3, -1) if 2 ** k < default]
+    # vLLM refuses max-num-seqs above max-num-batched-tokens (every running sequence needs its decode token in a step)
+    check_batched_tokens(max_num_batched_tokens)
+    top = min(default, max_num_batched_tokens or default)
+    candidates = [top] + [2 ** k for k in range(int(math.log2(top)), int(math.log2(FEWEST_TUNED_SEQS)) - 1, -1) if 2 ** k < top]
     best, error = None, None
     for seqs in candidates:
         if seqs < MIN_TUNED_SEQS and best is not None and best.max_num_seqs >= MIN_TUNED_SEQS:
@@ -124,6 +128,14 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
     if best is None:
         raise UsageError(f"{error}; fewer sequence slots (max-num-seqs down to {candidates[-1]}) do not fit either")
     return best
+
+
+def check_batched_tokens(max_num_batched_tokens: int | None) -> None:
+    """A step budget below the fewest slots a deployment renders leaves no max-num-seqs vLLM would accept."""
+    if max_num_batched_tokens is not None and max_num_batched_tokens < FEWEST_TUNED_SEQS:
+        raise UsageError(f"--max-num-batched-tokens: value '{max_num_batched_tokens}' is below the fewest sequence "
+                         f"slots a deployment renders ({FEWEST_TUNED_SEQS}); allowed: >= {FEWEST_TUNED_SEQS}, or pass "
+                         "--max-num-seqs")
 
 
 def _rank(sized: Fit) -> tuple[int, float]:

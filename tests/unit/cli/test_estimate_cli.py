@@ -105,6 +105,14 @@ def test_max_num_batched_tokens_changes_the_answer():
     assert run(*flags)[0]["ttft_ms"] != pytest.approx(run(*flags, "--max-num-batched-tokens", "256")[0]["ttft_ms"], rel=0.05)
 
 
+def test_max_num_batched_tokens_alone_caps_the_sized_sequence_slots():
+    """Without --max-num-seqs the slots are sized as a deployment sizes them, never above the step budget vLLM accepts."""
+    default, default_note = run("--offline", "--num-prompts", "50")
+    capped, note = run("--offline", "--num-prompts", "50", "--max-num-batched-tokens", "64")
+    assert "max-num-seqs 64;" in note and "max-num-seqs 64;" not in default_note
+    assert capped["num_requests_running"] <= 64.01
+
+
 def test_gpu_memory_utilization_sizes_the_kv_cache():
     low = kv_tokens(run("--offline", "--gpu-memory-utilization", "0.9")[1])
     high = kv_tokens(run("--offline", "--gpu-memory-utilization", "0.95")[1])
@@ -162,7 +170,7 @@ def test_model_server_changes_the_answer():
     (["--max-num-seqs", "2.5"], ["--max-num-seqs", "'2.5'", "whole number"]),
     (["--max-num-batched-tokens", "-1"], ["--max-num-batched-tokens", "'-1'", "greater than 0"]),
     (["--max-num-batched-tokens", "64", "--max-num-seqs", "128"], ["--max-num-batched-tokens", "'64'", ">= 128"]),
-    (["--max-num-batched-tokens", "64"], ["--max-num-batched-tokens", "'64'", "default", ">= 256"]),
+    (["--max-num-batched-tokens", "8"], ["--max-num-batched-tokens", "'8'", "fewest sequence slots", ">= 16"]),
     (["--max-num-seqs", "4096"], ["--max-num-seqs", "'4096'", "<= 2048"]),
     (["--num-prompts", "0"], ["--num-prompts", "'0'", "greater than 0"]),
     (["--max-model-len", "0"], ["--max-model-len", "'0'", "greater than 0"]),

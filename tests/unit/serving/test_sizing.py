@@ -160,3 +160,14 @@ def test_a_deployment_renders_the_utilization_its_profile_was_sized_at(cat):
     point = replace(shipped, max_num_seqs=32, max_model_len=4096)
     deployed = profiled_fit(cat, spec, l4, VLLM, point)
     assert deployed.gpu_memory_utilization == 0.95 and deployed.kv_capacity_tokens == simulated.kv_capacity_tokens
+
+
+def test_tuned_sequence_slots_stay_within_the_step_token_budget():
+    """vLLM refuses max-num-seqs above max-num-batched-tokens, so a given budget caps the tuned slots."""
+    cat = default_catalog()
+    spec = cat.model("meta-llama/Llama-3.1-8B-Instruct")
+    assert fit(cat, spec, h100(cat, 1), VLLM, tune_max_num_seqs=True).max_num_seqs == 1024
+    capped = fit(cat, spec, h100(cat, 1), VLLM, max_num_batched_tokens=300, tune_max_num_seqs=True)
+    assert (capped.max_num_seqs, capped.max_num_batched_tokens) == (300, 300)
+    with pytest.raises(UsageError, match="'8'.*>= 16"):
+        fit(cat, spec, h100(cat, 1), VLLM, max_num_batched_tokens=8, tune_max_num_seqs=True)
