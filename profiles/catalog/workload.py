@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # (quantile, tokens) knots from the GIQ overview page's ShareGPT table (seed 000/001, "Benchmarking").
 _KNOT_QUANTILES = (0.0, 0.5, 0.9, 0.99, 1.0)
@@ -86,6 +86,7 @@ class Workload:
     input_length: int | None = None
     output_length: int | None = None
     samples: tuple[Sample, ...] = ()
+    prompt_overhead: int = 0  # tokens the server adds to every prompt (a chat template's framing) that a client did not count
 
     @property
     def use_case(self) -> str:
@@ -94,6 +95,10 @@ class Workload:
 
     def draw(self, count: int, seed: int) -> list[Sample]:
         """`count` requests, identical for the same seed (a file's samples in a seeded order, cycled)."""
+        if self.prompt_overhead:
+            extra = self.prompt_overhead
+            return [Sample(s.input_length + extra, s.output_length, s.prompt)
+                    for s in replace(self, prompt_overhead=0).draw(count, seed)]
         rng = random.Random(seed)
         if self.samples:
             order = list(range(len(self.samples)))
@@ -106,6 +111,8 @@ class Workload:
 
     def longest_request(self) -> int:
         """Prompt + output tokens of the longest request this workload can send (what max-model-len must hold)."""
+        if self.prompt_overhead:
+            return self.prompt_overhead + replace(self, prompt_overhead=0).longest_request()
         if self.samples:
             return max(s.input_length + s.output_length for s in self.samples)
         if self.input_dist and self.output_dist:

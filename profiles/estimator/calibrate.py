@@ -8,8 +8,12 @@ multi-step scheduling (`--num-scheduler-steps`: a new request waits for the runn
 Rows run with `--async-scheduling` are kept: vLLM 0.32.0, the version the estimator describes, enables it by default.
 A row measured on a chip GKE does not offer (H100 PCIe) is scored against that chip's own figures
 (calibration_accelerators.csv), not against the GKE chip the normalized file names. A ShareGPT run keeps the dataset's
-length spread (GIQ's table), not its mean lengths.
+length spread (GIQ's table), not its mean lengths. A row whose client counted raw prompt tokens while its server
+applied the chat template (`vllm bench serve --backend openai-chat`) is simulated with the template's framing tokens
+added to every prompt (chat_template_tokens.csv: 67 for gpt-oss's harmony header, a third of a ShareGPT prompt).
 
+Rows of vLLM before 0.8 (the V0 engine) calibrate their own engine, 'vllm-v0', which nothing deploys: the V1 engine of
+0.8 onwards is what a deployment runs, and V0's host overhead would otherwise be read as the chip's inefficiency.
 Fit, per chip architecture x engine (A100-40GB and -80GB share Ampere's kernels, H100 and H200 Hopper's):
   1. the engine's pooled MFU, MBU, per-step overhead and MoE factor (expert GEMMs' efficiency relative to MFU;
      only rows of MoE models move it), by coordinate descent on a bounded grid minimising the median
@@ -30,7 +34,7 @@ import functools
 import re
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from profiles.catalog.catalog import Catalog, Shape, default_catalog
 from profiles.catalog.csvdata import DATA_DIR, SHARED_DIR
@@ -44,6 +48,7 @@ EXTRA_ROWS = DATA_DIR / "published_measurements_extra.csv"
 RESIDUALS = DATA_DIR / "estimator_residuals.csv"
 CV_RESIDUALS = DATA_DIR / "estimator_cv_residuals.csv"
 SERVER_ARGS = DATA_DIR / "calibration_server_args.csv"
+CHAT_TEMPLATE_TOKENS = DATA_DIR / "chat_template_tokens.csv"
 # Bounded to physically plausible values (reference performance-modeling.md §5: MBU 0.33-0.67 measured, MFU
 # 0.25-0.46 offline): with 1-3 rows a group could otherwise "fit" a 0.2 MBU that makes batch-1 decode 3x too slow.
 # moe: MoE expert GEMMs' efficiency relative to MFU (1: as fast as dense GEMMs); rows of dense models leave it at START.
@@ -57,6 +62,8 @@ PARAMS = tuple(START)
 CHIP_PARAMS = ("mfu", "mbu", "moe")
 SHRINK_ROWS = 8  # an architecture's own fit weighs n/(n + 8) against its engine's pool (8: the leave-one-source-out optimum of 1, 4, 8, 16)
 METRICS = {"output_tok_s": "output tok/s", "ttft_ms": "TTFT", "itl_ms": "ITL/TPOT", "ntpot_ms": "NTPOT"}
+VLLM_V0 = "vllm-v0"  # calibration only: no deployment runs it, `estimate --model-server vllm` reads the 'vllm' rows
+FIRST_V1_MINOR = 8  # vLLM 0.8.0 made V1 the default engine
 MAX_PROMPTS = 1000  # a burst larger than this is simulated as 1000 prompts (the rate, not the count, matters)
 
 
@@ -74,11 +81,23 @@ class Row:
 
 
 def _engine(source: str) -> str:
+    """The engine whose coefficients a row calibrates. vLLM before 0.8 ran the V0 engine (scheduling, input preparation
+    and detokenization on the step's critical path); 0.8 made the rewritten V1 engine the default, and 0.32.0, what
+    this project deploys, is V1. A row that names a V0 version calibrates 'vllm-v0', so its slowness is not charged to
+    the chip it ran on (every Ampere vLLM row but GPUStack's is 0.5 or 0.6)."""
     s = source.lower()
     for key, engine in (("tensorrt-llm", "trtllm"), ("nim", "trtllm"), ("sglang 0", "sglang"), ("jetstream", "jetstream")):
         if key in s:
             return engine
-    return "vllm"
+    version = re.search(r"vllm[ -](v?0\.\d+\.\d)", s)
+    return vllm_engine(version.group(1)) if version else "vllm"
+
+
+def vllm_engine(version: str) -> str:
+    """'vllm-v0' for a vLLM release before 0.8 ('v0.7.2', '0.6.0'), else 'vllm' (V1; also a build tag such as GIQ's
+    'gptoss', vLLM 0.10.1's gpt-oss build)."""
+    found = re.fullmatch(r"v?0\.(\d+)(\.\d+.*)?", version.strip())
+    return VLLM_V0 if found and int(found.group(1)) < FIRST_V1_MINOR else "vllm"
 
 
 def source_key(source: str) -> str:
@@ -113,6 +132,18 @@ def load_server_args(known: set[str]) -> dict[str, ServerArgs]:
             except ValueError as exc:
                 raise UsageError(f"{where}: {exc}") from None
             out[r["row_id"]] = ServerArgs(r["kv_cache_dtype"] or "auto", **num, published=True)
+    return out
+
+
+@functools.cache
+def chat_template_tokens() -> dict[str, int]:
+    """Tokens a model's chat template adds to one user prompt; a bad row is a data error (exit 2)."""
+    out = {}
+    for line, r in enumerate(_read(CHAT_TEMPLATE_TOKENS), start=2):
+        if not r["source"] or r["confidence"] not in ("V", "U") or not r["tokens"].isdigit():
+            raise UsageError(f"{CHAT_TEMPLATE_TOKENS.name} line {line}: tokens must be a whole number with a source and "
+                             f"confidence V or U (got tokens '{r['tokens']}', confidence '{r['confidence']}')")
+        out[r["model"]] = int(r["tokens"])
     return out
 
 
@@ -167,6 +198,9 @@ def load_rows() -> tuple[list[Row], list[str]]:
         sharegpt = (r["input_len"], r["output_len"]) == ("226", "195") or (
             "sharegpt" in low and "random" not in low and "sharegpt-output-len" not in low)
         workload = SHAREGPT if sharegpt else fixed(int(float(r["input_len"])), int(float(r["output_len"])))
+        if "openai-chat" in low and "client counts raw prompt tokens" in low:
+            # the server prefills the chat template's framing as well as the prompt the client counted
+            workload = replace(workload, prompt_overhead=chat_template_tokens().get(spec.model, 0))
         prompts = _prompts(low)
         n = min(prompts, MAX_PROMPTS) if prompts else None
         if r["load_type"] == "offline":

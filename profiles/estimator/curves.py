@@ -84,22 +84,23 @@ def _point(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, rate
         data_parallel=1)
 
 
-def capacity(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> Estimate:
+def capacity(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, engine: str = "vllm") -> Estimate:
     """The configuration's steady-state capacity on ShareGPT (what `estimate --offline` reports)."""
-    return estimate(catalog, spec, shape, precision, SHAREGPT, Load("offline"))
+    return estimate(catalog, spec, shape, precision, SHAREGPT, Load("offline"), engine=engine)
 
 
-def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str) -> list[ProfilePoint]:
-    """One configuration's sweep from 10 % to 200 % of its capacity; [] when the model does not fit or load there."""
+def curve(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, engine: str = "vllm") -> list[ProfilePoint]:
+    """One configuration's sweep from 10 % to 200 % of its capacity; [] when the model does not fit or load there.
+    `engine`: whose coefficients (shipped curves: 'vllm'; 'vllm-v0' only to compare with a published V0 run)."""
     try:
-        top = capacity(catalog, spec, shape, precision)
+        top = capacity(catalog, spec, shape, precision, engine)
         setup = fit(catalog, spec, shape, VLLM_VERSION, precision, tune_max_num_seqs=True)
     except UsageError:
         return []
     points = []
     for i, fraction in enumerate(FRACTIONS, 1):
         rate = float(f"{top.qps * fraction:.3g}")
-        e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate))
+        e = estimate(catalog, spec, shape, precision, SHAREGPT, Load("request_rate", rate), engine=engine)
         points.append(_point(catalog, spec, shape, precision, rate, e, i, setup))
     return points
 

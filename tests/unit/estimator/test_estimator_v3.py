@@ -83,6 +83,50 @@ def test_sharegpt_runs_keep_the_spread_unless_outputs_were_overridden(shared_dir
     if shared_dir is None:
         pytest.skip("../shared/data is not beside the checkout")
     rows = {r.row_id: r for r in calibrate.load_rows()[0]}
-    assert rows["X26"].args[3] is SHAREGPT  # GPUStack: ShareGPT_V3, the dataset's own lengths
+    assert rows["X26"].args[3].input_dist is SHAREGPT.input_dist  # GPUStack: ShareGPT_V3, the dataset's own lengths
     assert rows["X03"].args[3] is not SHAREGPT  # --sharegpt-output-len 256: fixed at the run's means
     assert rows["X03"].args[3].lengths(3, 0) == [(224, 133)] * 3
+
+
+def test_rows_of_vllm_before_0_8_calibrate_the_v0_engine_not_the_deployed_one(shared_dir):
+    """V0's host overhead must not be read as the chip's inefficiency: Lambda's 0.5.4 and SGLang's vLLM 0.6.0 rows fit
+    'vllm-v0', which no deployment or `estimate --model-server` reads."""
+    if shared_dir is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    rows = {r.row_id: r for r in calibrate.load_rows()[0]}
+    assert {rows[k].engine for k in ("L01", "X05", "K05")} == {calibrate.VLLM_V0}
+    assert {rows[k].engine for k in ("I01", "X42", "X26", "X11")} == {"vllm"}  # 0.8.5, 0.11.0, and unstated (2026)
+    assert [calibrate.vllm_engine(v) for v in ("v0.7.2", "0.6.0", "gptoss", "0.8.5", "v0.11.0", "0.32.0")] == \
+        [calibrate.VLLM_V0, calibrate.VLLM_V0, "vllm", "vllm", "vllm", "vllm"]
+    assert {e for _, e in coefficients()} >= {"vllm", calibrate.VLLM_V0}
+    from profiles.cli.estimate import ENGINES
+    assert calibrate.VLLM_V0 not in ENGINES.values()
+
+
+def test_chat_endpoint_rows_prefill_the_chat_templates_framing(shared_dir):
+    """GPUStack's client counted raw ShareGPT prompts while the server applied the chat template: gpt-oss's harmony
+    header (67 tokens) is prefilled with every prompt; a completions-endpoint row adds nothing."""
+    if shared_dir is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    rows = {r.row_id: r for r in calibrate.load_rows()[0]}
+    assert (rows["X26"].args[3].prompt_overhead, rows["X36"].args[3].prompt_overhead) == (67, 8)
+    assert rows["I01"].args[3].prompt_overhead == rows["X11"].args[3].prompt_overhead == 0
+    chat, plain = rows["X26"].args[3], SHAREGPT
+    assert [p - q for (p, _), (q, _) in zip(chat.lengths(50, 3), plain.lengths(50, 3), strict=True)] == [67] * 50
+    assert chat.longest_request() == plain.longest_request() + 67
+
+
+def test_a_bad_chat_template_row_is_a_data_error(shared_dir, tmp_path, monkeypatch):
+    if shared_dir is None:
+        pytest.skip("../shared/data is not beside the checkout")
+    from profiles.errors import UsageError
+
+    bad = tmp_path / "chat_template_tokens.csv"
+    bad.write_text("model,tokens,source,confidence,note\nopenai/gpt-oss-20b,lots,somewhere,V,\n", encoding="utf-8")
+    monkeypatch.setattr(calibrate, "CHAT_TEMPLATE_TOKENS", bad)
+    calibrate.chat_template_tokens.cache_clear()
+    try:
+        with pytest.raises(UsageError, match="line 2.*'lots'"):
+            calibrate.load_rows()
+    finally:
+        calibrate.chat_template_tokens.cache_clear()
