@@ -95,10 +95,9 @@ class Workload:
 
     def draw(self, count: int, seed: int) -> list[Sample]:
         """`count` requests, identical for the same seed (a file's samples in a seeded order, cycled)."""
-        if self.prompt_overhead:
+        if self.prompt_overhead:  # lengths as the server prefills them; a file's prompt text no longer matches them
             extra = self.prompt_overhead
-            return [Sample(s.input_length + extra, s.output_length, s.prompt)
-                    for s in replace(self, prompt_overhead=0).draw(count, seed)]
+            return [Sample(s.input_length + extra, s.output_length) for s in replace(self, prompt_overhead=0).draw(count, seed)]
         rng = random.Random(seed)
         if self.samples:
             order = list(range(len(self.samples)))

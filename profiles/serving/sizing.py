@@ -101,7 +101,8 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
         max_num_seqs: int | None = None, max_num_batched_tokens: int | None = None, tune_max_num_seqs: bool = False) -> Fit:
     """The memory budget of `spec` on `shape`; UsageError naming the numbers when it does not fit. Scheduler limits
     not given are the pinned vLLM's defaults for the accelerator; with `tune_max_num_seqs` (what a deployment renders)
-    max-num-seqs is instead the power of two from that default down to MIN_TUNED_SEQS that keeps the longest
+    max-num-seqs is instead the default (or a given max-num-batched-tokens, if fewer: vLLM refuses more slots than
+    step tokens), or a power of two below it down to MIN_TUNED_SEQS, whichever keeps the longest
     max-model-len and lets the most requests run at once: every sequence slot reserves sampler memory (bytes x
     vocabulary), so slots the KV cache could never fill are given back to it (Qwen2.5-72B on 2 x H100: 1,024 slots
     leave a 4.5k-token cache, 256 leave 32k); below the floor (down to 16) only when nothing from it up fits."""
@@ -121,7 +122,7 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
         try:
             sized = _fit(*args, seqs)
         except UsageError as exc:
-            error = error or exc  # reported at vLLM's default slots, the setup a user knows
+            error = error or exc  # reported at the most slots tried (vLLM's default unless the step budget caps it)
             continue
         if best is None or _rank(sized) > _rank(best):
             best = sized

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import statistics
 
 import pytest
 
 from profiles.catalog.catalog import default_catalog
 from profiles.catalog.workload import SHAREGPT, fixed
-from profiles.estimator import calibrate
+from profiles.errors import UsageError
+from profiles.estimator import calibrate, curves
 from profiles.estimator.estimate import Load, coefficients, efficiency, estimate
 from profiles.estimator.step_time import GEMM_HALF_TOKENS, step_model
 
@@ -94,13 +96,22 @@ def test_rows_of_vllm_before_0_8_calibrate_the_v0_engine_not_the_deployed_one(sh
     if shared_dir is None:
         pytest.skip("../shared/data is not beside the checkout")
     rows = {r.row_id: r for r in calibrate.load_rows()[0]}
-    assert {rows[k].engine for k in ("L01", "X05", "K05")} == {calibrate.VLLM_V0}
-    assert {rows[k].engine for k in ("I01", "X42", "X26", "X11")} == {"vllm"}  # 0.8.5, 0.11.0, and unstated (2026)
-    assert [calibrate.vllm_engine(v) for v in ("v0.7.2", "0.6.0", "gptoss", "0.8.5", "v0.11.0", "0.32.0")] == \
+    assert {rows[k].engine for k in ("L01", "X05", "K05", "X03")} == {calibrate.VLLM_V0}  # 0.5.4, 0.6.0, 0.6.2, Feb 2025 TPU
+    # 0.8.5, 0.11.0, and the 2026 blog's run (its text names only the versions it compares: 0.10.2 and 0.19.1)
+    assert {rows[k].engine for k in ("I01", "X42", "X26", "X11")} == {"vllm"}
+    assert [calibrate.vllm_engine(v) for v in ("v0.7.2", "0.6", "gptoss", "0.8.5", "v0.11.0", "0.32.0")] == \
         [calibrate.VLLM_V0, calibrate.VLLM_V0, "vllm", "vllm", "vllm", "vllm"]
-    assert {e for _, e in coefficients()} >= {"vllm", calibrate.VLLM_V0}
-    from profiles.cli.estimate import ENGINES
-    assert calibrate.VLLM_V0 not in ENGINES.values()
+    spellings = ("vllm==0.6.3", "image vllm/vllm-openai:v0.6.3", "vLLM version 0.6.3", "vLLM (v0.7.3)", "vLLM 0.6")
+    assert {calibrate._engine("R", text) for text in spellings} == {calibrate.VLLM_V0}
+    assert {calibrate._engine("R", text) for text in ("vLLM V1 engine", "VLLM_USE_V1=1", "vLLM v0.10.2")} == {"vllm"}
+    with pytest.raises(UsageError, match="R: .*before and after 0.8"):
+        calibrate._engine("R", "vLLM 0.6.0 compared with vLLM 0.11.0")
+    table = coefficients()
+    assert {e for _, e in table} >= {"vllm", calibrate.VLLM_V0}
+    pools = [table[("*", e)] for e in {e for _, e in table} - {"*", calibrate.VLLM_V0}]
+    assert table[("*", "*")].mbu == statistics.median(p.mbu for p in pools)  # the fallback ignores V0
+    # no shipped curve reads V0's coefficients
+    assert "vllm-v0" not in curves.OUTPUT.read_text(encoding="utf-8")
 
 
 def test_chat_endpoint_rows_prefill_the_chat_templates_framing(shared_dir):
@@ -109,24 +120,24 @@ def test_chat_endpoint_rows_prefill_the_chat_templates_framing(shared_dir):
     if shared_dir is None:
         pytest.skip("../shared/data is not beside the checkout")
     rows = {r.row_id: r for r in calibrate.load_rows()[0]}
-    assert (rows["X26"].args[3].prompt_overhead, rows["X36"].args[3].prompt_overhead) == (67, 8)
+    assert [rows[k].args[3].prompt_overhead for k in ("X26", "X36", "X39")] == [67, 8, 3]
     assert rows["I01"].args[3].prompt_overhead == rows["X11"].args[3].prompt_overhead == 0
     chat, plain = rows["X26"].args[3], SHAREGPT
     assert [p - q for (p, _), (q, _) in zip(chat.lengths(50, 3), plain.lengths(50, 3), strict=True)] == [67] * 50
     assert chat.longest_request() == plain.longest_request() + 67
 
 
-def test_a_bad_chat_template_row_is_a_data_error(shared_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("line", "message"), [("openai/gpt-oss-20b,lots,somewhere,V,", "line 2.*'lots'"),
+                                                ("Qwen/Qwen3-32B,8,somewhere,V,", "X16: .*no row for openai/gpt-oss-120b")])
+def test_a_bad_or_missing_chat_template_row_is_a_data_error(shared_dir, tmp_path, monkeypatch, line, message):
     if shared_dir is None:
         pytest.skip("../shared/data is not beside the checkout")
-    from profiles.errors import UsageError
-
     bad = tmp_path / "chat_template_tokens.csv"
-    bad.write_text("model,tokens,source,confidence,note\nopenai/gpt-oss-20b,lots,somewhere,V,\n", encoding="utf-8")
+    bad.write_text(f"model,tokens,source,confidence,note\n{line}\n", encoding="utf-8")
     monkeypatch.setattr(calibrate, "CHAT_TEMPLATE_TOKENS", bad)
     calibrate.chat_template_tokens.cache_clear()
     try:
-        with pytest.raises(UsageError, match="line 2.*'lots'"):
+        with pytest.raises(UsageError, match=message):
             calibrate.load_rows()
     finally:
         calibrate.chat_template_tokens.cache_clear()
