@@ -15,6 +15,7 @@ from typing import Any, Literal
 from profiles import __version__
 from profiles.catalog.catalog import Catalog, Price, default_catalog
 from profiles.errors import UsageError, unknown
+from profiles.estimator.estimate import efficiency
 from profiles.gke import registry
 from profiles.gke.adapter import adapter_objects
 from profiles.gke.cluster import REQUIRED_APIS, ClusterSpec, MaintenanceSpec, NetworkSpec
@@ -180,6 +181,21 @@ def weights_command(model: str, bucket: str, path: str, created: bool) -> str:
             f"(check: `gcloud storage ls {target}/config.json`)")
 
 
+def _calibration_notes(serving: ServingPlan) -> list[str]:
+    """An estimated profile on a chip no published vLLM measurement calibrates rests on other chips' efficiencies:
+    say so, so the promise is read as the estimate it is."""
+    point, acc = serving.point, serving.accelerator
+    if point is None or point.provenance != "estimated":
+        return []
+    eff = efficiency(acc.efficiency_group, "vllm")
+    if eff.arch != "*":
+        return []
+    link = "; its tensor-parallel link figure is unmeasured" if point.accelerator_count > 1 else ""
+    return [f"no published vLLM measurement on {acc.accelerator_type} calibrates this estimate: it uses the efficiencies "
+            f"vLLM reaches on other chips (fitted on {eff.rows} rows){link} — measure it before relying on the numbers "
+            "(python -m profiles benchmark run)"]
+
+
 def _availability_notes(cfg: StackConfig, min_replicas: int, capacity: str) -> list[str]:
     notes = []
     if min_replicas == 1:
@@ -283,6 +299,7 @@ def plan_stack(cfg: StackConfig, gcp: GcpConfig, hf_token: TokenState = "secret"
                      f"{', '.join(serving.machine.regions)}); confirm availability before `pulumi up`")
     if price is None:
         notes.append(f"no published {cfg.pricingModel} price for {shape.machine_type} in {gcp.region}: costs show N/A")
+    notes += _calibration_notes(serving)
     notes += _version_notes(cfg, serving.fit.shape.accelerator_type, serving.platform, capacity)
     notes += _availability_notes(cfg, serving.hpa.min_replicas, capacity)
     src = cfg.modelSource
