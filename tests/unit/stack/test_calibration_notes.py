@@ -30,3 +30,10 @@ def test_calibrated_chips_and_measured_profiles_carry_no_such_note():
     assert _calibration_notes(_plan("nvidia-h100-80gb", 1)) == []  # Hopper has its own vLLM rows
     assert _calibration_notes(_plan("nvidia-tesla-a100", 1)) == []  # Ampere shares them between 40 and 80 GB
     assert _calibration_notes(_plan("nvidia-l4", 2, provenance="published")) == []
+
+
+def test_shipped_rows_say_when_their_coefficients_come_from_other_chips():
+    l4 = next(p for p in POINTS if p.accelerator_type == "nvidia-l4")
+    h100 = next(p for p in POINTS if p.accelerator_type == "nvidia-h100-80gb")
+    assert "none on this one" in l4.source and "*/vllm" in l4.source
+    assert "none on this one" not in h100.source and "Hopper/vllm" in h100.source
