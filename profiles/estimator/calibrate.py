@@ -66,9 +66,10 @@ SHRINK_ROWS = 8  # an architecture's own fit weighs n/(n + 8) against its engine
 METRICS = {"output_tok_s": "output tok/s", "ttft_ms": "TTFT", "itl_ms": "ITL/TPOT", "ntpot_ms": "NTPOT"}
 VLLM_V0 = "vllm-v0"  # calibration only: no deployment runs it, `estimate --model-server vllm` reads the 'vllm' rows
 FIRST_V1_MINOR = 8  # vLLM 0.8.0 made V1 the default engine
-# a vLLM version in a source: "vLLM v0.5.4", "vLLM 0.6", "vllm==0.6.3", "vllm/vllm-openai:v0.6.3", "vLLM version 0.6.3",
-# "vLLM (v0.7.3)"; not "vLLM V1" or "VLLM_USE_V1=1"
-VLLM_VERSION_TEXT = re.compile(r"vllm(?:[-_/]openai)?(?: version)?(?:==|[ :(=]+)v?(\d+)\.(\d+)")
+# a vLLM version in a source: "vLLM v0.5.4", "vllm==0.6.3", "vllm-0.6.3", "vllm/vllm-openai:v0.6.3", "vllm-tpu:v0.7.3",
+# "vLLM version 0.6.3", "vLLM, release 0.6.3", "vLLM (v0.7.3)", "vLLM 0.6" ("vLLM 0.5x slower" is no version);
+# not "vLLM V1" or "VLLM_USE_V1=1"
+VLLM_VERSION_TEXT = re.compile(r"vllm(?:[-_/](?:openai|tpu))?(?:,? (?:version|release))?(?:==|[ :(=-]+)v?(\d+)\.(\d+)(?![\dx%])")
 MAX_PROMPTS = 1000  # a burst larger than this is simulated as 1000 prompts (the rate, not the count, matters)
 
 
@@ -96,12 +97,12 @@ def _engine(row_id: str, source: str) -> str:
                             (r"jetstream", "jetstream")):
         if re.search(pattern, s):
             return engine
-    if "vllm v0 engine" in s:
-        return VLLM_V0
-    engines = {vllm_engine(f"{major}.{minor}") for major, minor in VLLM_VERSION_TEXT.findall(s)}
+    versions = [f"{major}.{minor}" for major, minor in VLLM_VERSION_TEXT.findall(s)]
+    engines = {vllm_engine(v) for v in versions} | ({VLLM_V0} if "vllm v0 engine" in s else set())
     if len(engines) > 1:
-        raise UsageError(f"{row_id}: the source names vLLM versions before and after 0.8 (the V0 and V1 engines); "
-                         "say which one ran ('vLLM V0 engine' or a single version)")
+        raise UsageError(f"{row_id}: the source names vLLM versions of both engines ({', '.join(versions)}"
+                         f"{', vLLM V0 engine' if 'vllm v0 engine' in s else ''}); allowed: versions before 0.8 (V0) or "
+                         "from 0.8 (V1), not both")
     return engines.pop() if engines else "vllm"
 
 
@@ -314,8 +315,9 @@ def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
             own_rows = tuple(r for r in members if r.arch == arch)
             own, own_ape = fit_params(own_rows, tuple(pool[k] for k in PARAMS), CHIP_PARAMS)
             # a parameter pinned at a physical bound is not a measured efficiency: the rows ask for more than a chip
-            # can give (something the model lacks), so it keeps the pool's value (Ampere vLLM: MFU 0.75 and MBU 0.9 on
-            # five gpt-oss rows would otherwise lift every dense A100 curve)
+            # can give (something the model lacks), so it keeps the pool's value (Ampere vLLM: MBU 0.9 on five gpt-oss
+            # rows and one Qwen3). The other parameters keep their own fit (not refitted with the pinned one held), and
+            # an engine pool is not subject to the rule: it has no coarser fit to fall back to.
             pinned = [k for k in CHIP_PARAMS if own[k] in (min(GRID[k]), max(GRID[k])) and own[k] != pool[k]]
             used = {**own, **{k: pool[k] for k in pinned}}
             w = len(own_rows) / (len(own_rows) + SHRINK_ROWS)
@@ -327,7 +329,8 @@ def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
                 f"{own['overhead_ms']:g} ms/step, MoE {own['moe']:g}; median APE {own_ape:.1%}{note}) shrunk {w:.2f} "
                 f"toward the {engine} pool",
                 moe=shrunk["moe"])
-    pools = [e for (a, engine), e in table.items() if a == "*" and engine != VLLM_V0]  # V0 is never deployed
+    pools = [e for (a, engine), e in table.items() if a == "*" and engine != VLLM_V0] or \
+        [e for (a, _), e in table.items() if a == "*"]  # V0 is never deployed: its pool counts only when it is all there is
     med = {k: statistics.median(getattr(e, k) for e in pools) for k in PARAMS}
     table[("*", "*")] = Efficiency("*", "*", med["mfu"], med["mbu"], med["overhead_ms"], 0,
                                    "median of the engine pools (an engine without rows)", moe=med["moe"])

@@ -197,8 +197,8 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
 
 def provenance(eff: Efficiency) -> str:
     fitted = f"fitted on {eff.rows} calibration rows" if eff.rows else "fallback coefficients"
-    if eff.arch == "*" and eff.rows:  # the engine's pool: no published row on this chip's architecture
-        fitted += " of other chips; none on this one"
+    if eff.arch == "*" and eff.rows:  # the engine's pool: no published row of this engine on this chip's architecture
+        fitted += f" of other chips; no {eff.engine} row on this one"
     coefficients_used = (f"{eff.arch}/{eff.engine}: MFU {eff.mfu:g}, MBU {eff.mbu:g}, {eff.overhead_ms:g} ms/step, "
                          f"MoE {eff.moe:g}")
     return f"estimated by {MODEL_VERSION} ({coefficients_used}; {fitted})"

@@ -182,7 +182,7 @@ def weights_command(model: str, bucket: str, path: str, created: bool) -> str:
 
 
 def _calibration_notes(serving: ServingPlan) -> list[str]:
-    """An estimated profile on a chip no published vLLM measurement calibrates rests on other chips' efficiencies:
+    """An estimated profile on a chip no published vLLM V1 measurement calibrates rests on other chips' efficiencies:
     say so, so the promise is read as the estimate it is."""
     point, acc = serving.point, serving.accelerator
     if point is None or point.provenance != "estimated":
@@ -190,10 +190,13 @@ def _calibration_notes(serving: ServingPlan) -> list[str]:
     eff = efficiency(acc.efficiency_group, "vllm")
     if eff.arch != "*":
         return []
+    pooled = (f"the efficiencies vLLM reaches on other chips (fitted on {eff.rows} rows)" if eff.engine == "vllm" and eff.rows
+              else "fallback efficiencies (no vLLM calibration rows at all)")
+    v0_only = efficiency(acc.efficiency_group, "vllm-v0").arch != "*"
     link = "; its tensor-parallel link figure is unmeasured" if point.accelerator_count > 1 else ""
-    return [f"no published vLLM measurement on {acc.accelerator_type} calibrates this estimate: it uses the efficiencies "
-            f"vLLM reaches on other chips (fitted on {eff.rows} rows){link} — measure it before relying on the numbers "
-            "(python -m profiles benchmark run)"]
+    return [f"no published vLLM V1 (0.8 or later) measurement on {acc.accelerator_type} calibrates this estimate"
+            f"{' (its rows there ran the V0 engine, which calibrates only vllm-v0)' if v0_only else ''}: it uses {pooled}"
+            f"{link} — measure it before relying on the numbers (python -m profiles benchmark run)"]
 
 
 def _availability_notes(cfg: StackConfig, min_replicas: int, capacity: str) -> list[str]:

@@ -101,11 +101,14 @@ def test_rows_of_vllm_before_0_8_calibrate_the_v0_engine_not_the_deployed_one(sh
     assert {rows[k].engine for k in ("I01", "X42", "X26", "X11")} == {"vllm"}
     assert [calibrate.vllm_engine(v) for v in ("v0.7.2", "0.6", "gptoss", "0.8.5", "v0.11.0", "0.32.0")] == \
         [calibrate.VLLM_V0, calibrate.VLLM_V0, "vllm", "vllm", "vllm", "vllm"]
-    spellings = ("vllm==0.6.3", "image vllm/vllm-openai:v0.6.3", "vLLM version 0.6.3", "vLLM (v0.7.3)", "vLLM 0.6")
+    spellings = ("vllm==0.6.3", "image vllm/vllm-openai:v0.6.3", "vLLM version 0.6.3", "vLLM (v0.7.3)", "vLLM 0.6",
+                 "vllm-0.6.3", "vllm/vllm-tpu:v0.7.3", "vLLM, release 0.6.3")
     assert {calibrate._engine("R", text) for text in spellings} == {calibrate.VLLM_V0}
-    assert {calibrate._engine("R", text) for text in ("vLLM V1 engine", "VLLM_USE_V1=1", "vLLM v0.10.2")} == {"vllm"}
-    with pytest.raises(UsageError, match="R: .*before and after 0.8"):
-        calibrate._engine("R", "vLLM 0.6.0 compared with vLLM 0.11.0")
+    v1 = ("vLLM V1 engine", "VLLM_USE_V1=1", "vLLM v0.10.2", "vLLM 0.5x slower than before")
+    assert {calibrate._engine("R", text) for text in v1} == {"vllm"}
+    for both in ("vLLM 0.6.0 compared with vLLM 0.11.0", "unlike the vLLM V0 engine, vLLM 0.11.0"):
+        with pytest.raises(UsageError, match="R: .*both engines.*allowed"):
+            calibrate._engine("R", both)
     table = coefficients()
     assert {e for _, e in table} >= {"vllm", calibrate.VLLM_V0}
     pools = [table[("*", e)] for e in {e for _, e in table} - {"*", calibrate.VLLM_V0}]
@@ -141,3 +144,12 @@ def test_a_bad_or_missing_chat_template_row_is_a_data_error(shared_dir, tmp_path
             calibrate.load_rows()
     finally:
         calibrate.chat_template_tokens.cache_clear()
+
+
+def test_an_own_fit_on_a_grid_bound_keeps_the_pools_value():
+    """Ampere's vLLM V1 rows fit MBU 0.9, the grid's top: rows asking for more than a chip gives are not evidence of
+    an efficiency, so the shipped Ampere MBU is the pool's, and the source says why."""
+    table = coefficients()
+    ampere, pool = table[("Ampere", "vllm")], table[("*", "vllm")]
+    assert "mbu at a grid bound" in ampere.source and "MBU 0.9," in ampere.source
+    assert ampere.mbu == pool.mbu

@@ -147,11 +147,12 @@ def test_giq_public_rows_within_25_percent(curves, model, accelerator, count, nt
 
 
 def test_giq_v0_rows_sit_above_the_v0_fit():
-    """GIQ's gemma rows ran vLLM v0.7.2, late in the V0 engine's life; the V0 coefficients were fitted on 0.5-0.6
-    rows, so a V0 curve should come out at or below GIQ on the H100 and A100 rows (L4's link is unmeasured)."""
+    """GIQ's gemma rows ran vLLM v0.7.2, late in the V0 engine's life; the V0 coefficients were fitted on older V0 runs
+    (0.5-0.6, and a Feb-2025 TPU image), so a V0 curve should come out at or a little below GIQ on the H100 and A100
+    rows (L4's link is unmeasured)."""
     for model, accelerator, count, ntpot, giq, version in GIQ_ROWS:
         engine = vllm_engine(version)
         if engine == "vllm" or accelerator == "nvidia-l4":
             continue
         v0 = _at_ntpot(curve(CATALOG, CATALOG.models[model], CATALOG.shape(accelerator, count), "bf16", engine), ntpot)
-        assert v0 <= giq * 1.05, (model, accelerator, v0, giq)
+        assert 0.6 * giq <= v0 <= giq * 1.05, (model, accelerator, v0, giq)

@@ -21,7 +21,8 @@ def _plan(accelerator_type: str, count: int, provenance: str = "estimated") -> S
 
 def test_an_uncalibrated_chip_is_called_out_with_its_unmeasured_link():
     (note,) = _calibration_notes(_plan("nvidia-l4", 2))
-    assert "no published vLLM measurement on nvidia-l4" in note and "link figure is unmeasured" in note
+    assert "no published vLLM V1 (0.8 or later) measurement on nvidia-l4" in note and "link figure is unmeasured" in note
+    assert "ran the V0 engine" in note  # kubeai's vLLM 0.6.2 row on one L4 calibrates only vllm-v0
     (single,) = _calibration_notes(_plan("nvidia-l4", 1))
     assert "link" not in single
 
@@ -35,5 +36,5 @@ def test_calibrated_chips_and_measured_profiles_carry_no_such_note():
 def test_shipped_rows_say_when_their_coefficients_come_from_other_chips():
     l4 = next(p for p in POINTS if p.accelerator_type == "nvidia-l4")
     h100 = next(p for p in POINTS if p.accelerator_type == "nvidia-h100-80gb")
-    assert "none on this one" in l4.source and "*/vllm" in l4.source
-    assert "none on this one" not in h100.source and "Hopper/vllm" in h100.source
+    assert "no vllm row on this one" in l4.source and "*/vllm" in l4.source
+    assert "on this one" not in h100.source and "Hopper/vllm" in h100.source
