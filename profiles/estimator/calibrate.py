@@ -20,8 +20,8 @@ Fit, per chip architecture x engine (A100-40GB and -80GB share Ampere's kernels,
      absolute percentage error over every published metric of the engine's rows;
   2. each architecture's own fit on its rows, started from the pool and then shrunk toward it:
      p = pool + n/(n + SHRINK_ROWS) x (own - pool), so one or two rows cannot make an H100 slower than an A100;
-     a parameter whose own fit lands on a bound of GRID keeps the pool's value (rows the model cannot explain
-     within physical efficiencies are not evidence of an efficiency).
+     a parameter whose own fit lands on a bound of GRID keeps the pool's value and the others are refitted with it
+     held (rows the model cannot explain within physical efficiencies are not evidence of an efficiency).
 Bounds are physical (reference performance-modeling.md §5). Accuracy is scored leave-one-source-out: every source
 (a repository or a site) is held out in turn, the coefficients are refitted without its rows, and its rows are scored;
 the in-sample table (rows scored by coefficients fitted on them) is reported beside it, labelled.
@@ -313,16 +313,24 @@ def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
                                           moe=pool["moe"], source=f"pooled fit ({MODEL_VERSION}) on {ids}; median APE {ape:.1%}")
         for arch in sorted({r.arch for r in members}):
             own_rows = tuple(r for r in members if r.arch == arch)
-            own, own_ape = fit_params(own_rows, tuple(pool[k] for k in PARAMS), CHIP_PARAMS)
             # a parameter pinned at a physical bound is not a measured efficiency: the rows ask for more than a chip
-            # can give (something the model lacks), so it keeps the pool's value (Ampere vLLM: MBU 0.9 on five gpt-oss
-            # rows and one Qwen3). The other parameters keep their own fit (not refitted with the pinned one held), and
-            # an engine pool is not subject to the rule: it has no coarser fit to fall back to.
-            pinned = [k for k in CHIP_PARAMS if own[k] in (min(GRID[k]), max(GRID[k])) and own[k] != pool[k]]
-            used = {**own, **{k: pool[k] for k in pinned}}
+            # can give (something the model lacks), so it keeps the pool's value and the others are refitted with it
+            # held there, until none lands on a bound (Ampere vLLM: MBU 0.9 on five gpt-oss rows and one Qwen3). An
+            # engine pool is not subject to the rule: it has no coarser fit to fall back to.
+            free, pinned = CHIP_PARAMS, []
+            while True:
+                own, own_ape = fit_params(own_rows, tuple(pool[k] for k in PARAMS), free)
+                new = [k for k in free if own[k] in (min(GRID[k]), max(GRID[k])) and own[k] != pool[k]]
+                if not new:
+                    break
+                pinned += [f"{k} {own[k]:g}" for k in new]
+                free = tuple(k for k in free if k not in new)
+                if not free:
+                    own = dict(pool)
+                    break
             w = len(own_rows) / (len(own_rows) + SHRINK_ROWS)
-            shrunk = {k: round(pool[k] + w * (used[k] - pool[k]), 4) for k in pool}
-            note = f"; {', '.join(pinned)} at a grid bound, the pool's kept" if pinned else ""
+            shrunk = {k: round(pool[k] + w * (own[k] - pool[k]), 4) for k in pool}
+            note = f"; {', '.join(pinned)} at a grid bound: the pool's kept, the rest refitted" if pinned else ""
             table[(arch, engine)] = Efficiency(
                 arch, engine, shrunk["mfu"], shrunk["mbu"], shrunk["overhead_ms"], len(own_rows),
                 f"own fit on {' '.join(r.row_id for r in own_rows)} (MFU {own['mfu']:g}, MBU {own['mbu']:g}, "
