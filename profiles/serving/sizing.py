@@ -9,7 +9,8 @@ v1/worker/gpu_worker.py determine_available_memory: requested - weights - peak a
   overhead = non-torch (CUDA context; + NCCL at TP > 1) + the sampler warm-up's peak, bytes x max-num-seqs x
              vocabulary (4.8 GiB for a 128k vocabulary at 1024 sequences on H100) + CUDA graphs; on TPU one
              unmeasured constant                                                          (vllm_memory.csv)
-  KV cache = TP x (usable - weights - overhead);  tokens = KV cache / KV bytes per token
+  KV cache = TP x (usable - weights - overhead);  tokens = KV cache / (KV bytes per token x the copies TP keeps:
+             1, or TP / KV heads where there are fewer heads than ranks, TP for an MLA latent)   (kv_copies)
 Checked against published vLLM startup logs in tests (data/vllm_memory_logs.csv). vLLM refuses to start when one
 max-model-len sequence does not fit the KV cache (vllm#8933), so the same check rejects a configuration here, with
 the numbers, before anything is deployed. Scheduler limits are vLLM's own API-server defaults for the pinned version
@@ -26,7 +27,7 @@ from profiles.catalog.modelspec import DTYPE_BYTES, ModelSpec
 from profiles.catalog.workload import SHAREGPT_TABLE
 from profiles.errors import UsageError
 
-SIZING_VERSION = "sizing-v2"
+SIZING_VERSION = "sizing-v3"
 GB = 1e9
 GIB = 2**30
 SIZING_REQUEST_TOKENS = SHAREGPT_TABLE["input"]["mean"] + SHAREGPT_TABLE["output"]["mean"]  # 421: what one slot holds
@@ -52,7 +53,7 @@ class Fit:
     usable_gb: float
     overhead_gb: float  # all ranks: non-torch, the sampler warm-up's peak, CUDA graphs
     kv_cache_gb: float
-    kv_bytes_per_token: int
+    kv_bytes_per_token: int  # one token across the replica's ranks (replicated heads counted once per copy)
     kv_capacity_tokens: int
     max_model_len: int
     max_num_seqs: int
@@ -76,13 +77,26 @@ def tensor_parallel_size(acc: Accelerator, count: int) -> int:
 KV_CACHE_DTYPES = ("auto", "bf16", "fp16", "fp8")  # vLLM --kv-cache-dtype; auto = the model's dtype (bf16 here)
 
 
-def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto") -> int:
-    """KV bytes per token: models.csv holds the bf16 figure; an fp8 cache (--kv-cache-dtype fp8) halves it."""
+def kv_copies(spec: ModelSpec, tp: int) -> float:
+    """How many copies of each KV head a tensor-parallel group caches. vLLM shards KV heads over the ranks and, where
+    there are fewer heads than ranks, gives every rank one (max(1, kv_heads // tp) per rank: vllm/config/model.py
+    get_num_kv_heads); an MLA model caches one compressed latent per token that no rank can split, so every rank holds
+    all of it (same function: 1 head with use_mla; Kimi-K2 at TP8 logs 46.80 GiB = 715,072 tokens per rank, 70,272 B
+    each, the whole latent: vllm-project/recipes PR #115). DeepSeek-R1 on 8 GPUs holds 1/8 the tokens a sharded cache
+    would, and each rank reads every sequence's full latent in a decode step."""
+    heads = 1 if spec.architecture == "mla-moe" else (spec.kv_heads or spec.attention_heads or 1)
+    return max(1.0, tp * max(1, heads // tp) / heads)
+
+
+def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto", tp: int = 1) -> int:
+    """KV bytes one token takes across the replica's ranks: models.csv holds the bf16 figure of one copy; an fp8 cache
+    (--kv-cache-dtype fp8) halves it; heads a tensor-parallel group replicates (kv_copies) multiply it."""
     if not spec.kv_bytes_per_token:
         raise UsageError(f"model: '{spec.model}' has no KV-cache size in models.csv; cannot size it")
     if kv_cache_dtype not in KV_CACHE_DTYPES:
         raise UsageError(f"kv-cache-dtype: unknown value '{kv_cache_dtype}'; allowed: {', '.join(KV_CACHE_DTYPES)}")
-    return spec.kv_bytes_per_token // 2 if kv_cache_dtype == "fp8" else spec.kv_bytes_per_token
+    one = spec.kv_bytes_per_token // 2 if kv_cache_dtype == "fp8" else spec.kv_bytes_per_token
+    return round(one * kv_copies(spec, tp))
 
 
 def runtime_overhead_gb(catalog: Catalog, spec: ModelSpec, acc: Accelerator, tp: int, max_num_seqs: int) -> float:
@@ -156,7 +170,7 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
     tp = tensor_parallel_size(acc, shape.accelerator_count)
     load_factor = catalog.weight_format(acc.accelerator_type, precision).load_factor
     weights = spec.bytes_at(precision, load_factor=load_factor) / GB
-    kv_tok = _kv_bytes(spec, kv_cache_dtype)
+    kv_tok = _kv_bytes(spec, kv_cache_dtype, tp)
     limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
     overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs)
     full = min(DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)

@@ -6,7 +6,7 @@ import pytest
 
 from profiles.catalog.catalog import default_catalog
 from profiles.errors import UsageError
-from profiles.serving.sizing import fit, smallest_fit
+from profiles.serving.sizing import _kv_bytes, fit, kv_copies, smallest_fit
 
 VLLM = "0.32.0"
 
@@ -171,3 +171,32 @@ def test_tuned_sequence_slots_stay_within_the_step_token_budget():
     assert (capped.max_num_seqs, capped.max_num_batched_tokens) == (300, 300)
     with pytest.raises(UsageError, match="'8'.*>= 16"):
         fit(cat, spec, h100(cat, 1), VLLM, max_num_batched_tokens=8, tune_max_num_seqs=True)
+
+
+@pytest.mark.parametrize(("model", "tp", "copies"), [
+    ("deepseek-ai/DeepSeek-R1", 8, 8.0),  # MLA: one latent per token, which no rank can split
+    ("deepseek-ai/DeepSeek-R1", 1, 1.0),
+    ("meta-llama/Llama-3.3-70B-Instruct", 8, 1.0),  # 8 KV heads over 8 ranks: sharded
+    ("meta-llama/Llama-3.3-70B-Instruct", 4, 1.0),
+    ("Qwen/Qwen2.5-7B-Instruct", 8, 2.0),  # 4 KV heads over 8 ranks: each head on two ranks
+    ("google/gemma-2b-it", 2, 2.0),  # multi-query attention: every rank caches the one head
+])
+def test_tensor_parallel_ranks_replicate_kv_heads_they_cannot_split(cat, model, tp, copies):
+    assert kv_copies(cat.models[model], tp) == copies
+
+
+def test_an_mla_cache_holds_the_tokens_vllm_logs_for_an_mla_model_at_tp8(cat):
+    """vllm-project/recipes PR #115: Kimi-K2 (DeepSeek-V3's MLA shape: 61 layers x 576-value latent, bf16) at TP8 logs
+    'Available KV cache memory: 46.80 GiB' per rank and 'GPU KV cache size: 715,072 tokens' for the engine."""
+    spec = cat.models["deepseek-ai/DeepSeek-R1"]
+    assert spec.kv_bytes_per_token == 61 * 576 * 2
+    tokens = 8 * 46.80 * 2**30 / _kv_bytes(spec, "auto", 8)
+    assert tokens == pytest.approx(715_072, rel=1e-3)
+
+
+def test_deepseek_r1_on_eight_h200_sizes_its_cache_by_one_rank(cat):
+    sized = fit(cat, cat.models["deepseek-ai/DeepSeek-R1"], cat.shape("nvidia-h200-141gb", 8), "0.32.0",
+                tune_max_num_seqs=True)
+    assert sized.kv_bytes_per_token == 8 * 70_272
+    assert sized.kv_capacity_tokens == int(sized.kv_cache_gb * 1e9 // (8 * 70_272))
+    assert sized.kv_capacity_tokens < 1_000_000  # a sharded cache would claim 8x: over 5 million tokens
