@@ -139,7 +139,8 @@ def from_config_json(path: Path) -> ModelSpec:
     head_dim = _int(config, "head_dim") or hidden // heads
     ffn = _int(config, "intermediate_size", "n_inner") or 4 * hidden
     vocab = _int(config, "vocab_size") or 0
-    experts = _int(config, "num_local_experts", "num_experts") or 1
+    experts = _int(config, "num_local_experts", "num_experts", "n_routed_experts") or 1
+    latent = _int(config, "kv_lora_rank")  # MLA (DeepSeek V2/V3, Kimi K2): one compressed latent per token and layer
     top_k = _int(config, "num_experts_per_tok", "experts_per_token") or 1
     tied = bool(config.get("tie_word_embeddings", False))
     total, active = params_from_shape(layers, hidden, heads, kv_heads, head_dim, ffn, vocab, experts, top_k, tied)
@@ -147,7 +148,7 @@ def from_config_json(path: Path) -> ModelSpec:
     name = str(config.get("_name_or_path") or file.parent.name or file.stem)
     return ModelSpec(
         model=name,
-        architecture="moe" if experts > 1 else "dense",
+        architecture="mla-moe" if latent else "moe" if experts > 1 else "dense",
         total_params_b=round(total / 1e9, 6),
         active_params_b=round(active / 1e9, 6),
         layers=layers,
@@ -161,7 +162,8 @@ def from_config_json(path: Path) -> ModelSpec:
         experts_per_token=top_k if experts > 1 else None,
         tied_embeddings=tied,
         max_context=_int(config, "max_position_embeddings", "n_positions"),
-        kv_bytes_per_token=kv_bytes_per_token(layers, kv_heads, head_dim),
+        kv_bytes_per_token=int(layers * (latent + (_int(config, "qk_rope_head_dim") or 0)) * 2) if latent
+        else kv_bytes_per_token(layers, kv_heads, head_dim),
         default_dtype=dtype,
         giq=False,
         source=f"local config.json {file}",

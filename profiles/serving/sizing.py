@@ -77,18 +77,35 @@ def tensor_parallel_size(acc: Accelerator, count: int) -> int:
 KV_CACHE_DTYPES = ("auto", "bf16", "fp16", "fp8")  # vLLM --kv-cache-dtype; auto = the model's dtype (bf16 here)
 
 
-def kv_copies(spec: ModelSpec, tp: int) -> float:
+def kv_copies(spec: ModelSpec, tp: int, tpu: bool = False) -> float:
     """How many copies of each KV head a tensor-parallel group caches. vLLM shards KV heads over the ranks and, where
     there are fewer heads than ranks, gives every rank one (max(1, kv_heads // tp) per rank: vllm/config/model.py
-    get_num_kv_heads); an MLA model caches one compressed latent per token that no rank can split, so every rank holds
-    all of it (same function: 1 head with use_mla; Kimi-K2 at TP8 logs 46.80 GiB = 715,072 tokens per rank, 70,272 B
-    each, the whole latent: vllm-project/recipes PR #115). DeepSeek-R1 on 8 GPUs holds 1/8 the tokens a sharded cache
-    would, and each rank reads every sequence's full latent in a decode step."""
-    heads = 1 if spec.architecture == "mla-moe" else (spec.kv_heads or spec.attention_heads or 1)
-    return max(1.0, tp * max(1, heads // tp) / heads)
+    get_num_kv_heads; tpu-inference pads them to the TP size the same way, get_num_kv_heads_by_tp). An MLA model caches
+    one compressed latent per token, which vLLM on GPUs does not split at plain TP (1 head with use_mla): every rank
+    holds all of it (Kimi-K2-Thinking at TP8 logs 46.80 GiB = 715,072 tokens per rank, 70,272 B each, the whole
+    latent: vllm-project/recipes PR #115; its TP8 + decode-context-parallel 8 run splits it, 5,721,088 tokens).
+    tpu-inference shards an MLA cache's pages over the chips instead, so there it is one copy. DeepSeek-R1 on 8 GPUs
+    holds 1/8 the tokens a sharded cache would, and each rank reads every sequence's whole latent in a decode step."""
+    if spec.architecture == "mla-moe":
+        return 1.0 if tpu else float(tp)
+    heads = spec.kv_heads or spec.attention_heads
+    return max(1.0, tp * max(1, heads // tp) / heads) if heads else 1.0
 
 
-def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto", tp: int = 1) -> int:
+def check_tensor_parallel(spec: ModelSpec, tp: int, where: str) -> None:
+    """vLLM refuses to start when the TP size does not divide the attention heads, or when KV heads and TP size do
+    not divide one another (ModelConfig.verify_with_parallel_config; tpu-inference asserts the same)."""
+    heads, kv = spec.attention_heads, spec.kv_heads
+    if heads and heads % tp:
+        raise UsageError(f"accelerator: {where} runs tensor-parallel size {tp}, which does not divide the model's "
+                         f"{heads} attention heads (vLLM refuses to start); allowed: a TP size that divides {heads}")
+    if kv and spec.architecture != "mla-moe" and kv % tp and tp % kv:
+        raise UsageError(f"accelerator: {where} runs tensor-parallel size {tp}, and the model's {kv} KV heads and {tp} "
+                         "do not divide one another (vLLM refuses to start); allowed: a TP size that divides or is a "
+                         f"multiple of {kv}")
+
+
+def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto", tp: int = 1, tpu: bool = False) -> int:
     """KV bytes one token takes across the replica's ranks: models.csv holds the bf16 figure of one copy; an fp8 cache
     (--kv-cache-dtype fp8) halves it; heads a tensor-parallel group replicates (kv_copies) multiply it."""
     if not spec.kv_bytes_per_token:
@@ -96,7 +113,7 @@ def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto", tp: int = 1) -> int
     if kv_cache_dtype not in KV_CACHE_DTYPES:
         raise UsageError(f"kv-cache-dtype: unknown value '{kv_cache_dtype}'; allowed: {', '.join(KV_CACHE_DTYPES)}")
     one = spec.kv_bytes_per_token // 2 if kv_cache_dtype == "fp8" else spec.kv_bytes_per_token
-    return round(one * kv_copies(spec, tp))
+    return round(one * kv_copies(spec, tp, tpu))
 
 
 def runtime_overhead_gb(catalog: Catalog, spec: ModelSpec, acc: Accelerator, tp: int, max_num_seqs: int) -> float:
@@ -122,6 +139,9 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
     leave a 4.5k-token cache, 256 leave 32k); below the floor (down to 16) only when nothing from it up fits."""
     args = (catalog, spec, shape, vllm_version, precision, max_model_len, gpu_memory_utilization, kv_cache_dtype,
             max_num_batched_tokens)
+    acc = catalog.accelerator(shape.accelerator_type)
+    check_tensor_parallel(spec, tensor_parallel_size(acc, shape.accelerator_count),
+                          f"{spec.model} on {shape.accelerator_count} x {acc.accelerator_type}")
     default = catalog.scheduler_defaults(vllm_version, shape.accelerator_type).max_num_seqs
     if max_num_seqs or not tune_max_num_seqs:
         return _fit(*args, max_num_seqs or default)
@@ -170,7 +190,7 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
     tp = tensor_parallel_size(acc, shape.accelerator_count)
     load_factor = catalog.weight_format(acc.accelerator_type, precision).load_factor
     weights = spec.bytes_at(precision, load_factor=load_factor) / GB
-    kv_tok = _kv_bytes(spec, kv_cache_dtype, tp)
+    kv_tok = _kv_bytes(spec, kv_cache_dtype, tp, acc.kind == "tpu")
     limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
     overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs)
     full = min(DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)

@@ -114,6 +114,17 @@ def test_config_json_model(tmp_path, cat):
         cat.model("Llama-3.3-70B")
 
 
+def test_an_mla_config_json_caches_its_latent(tmp_path, cat):
+    """DeepSeek-V3's config.json names experts n_routed_experts and caches kv_lora_rank + qk_rope_head_dim values."""
+    config = {"_name_or_path": "me/mla", "num_hidden_layers": 61, "hidden_size": 7168, "num_attention_heads": 128,
+              "num_key_value_heads": 128, "intermediate_size": 18432, "vocab_size": 129280, "n_routed_experts": 256,
+              "num_experts_per_tok": 8, "kv_lora_rank": 512, "qk_rope_head_dim": 64}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    spec = cat.model(str(tmp_path))
+    assert spec.architecture == "mla-moe" and spec.experts == 256
+    assert spec.kv_bytes_per_token == cat.models["deepseek-ai/DeepSeek-R1"].kv_bytes_per_token == 61 * 576 * 2
+
+
 @pytest.mark.parametrize("file,old,new,message", [
     ("machine_types.csv", "a3-highgpu-2g,nvidia-h100-80gb,2", "a3-highgpu-2g,nvidia-h100-80gb,two",
      "column 'accelerator_count' value 'two' is not an integer"),

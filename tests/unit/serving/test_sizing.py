@@ -178,15 +178,27 @@ def test_tuned_sequence_slots_stay_within_the_step_token_budget():
     ("deepseek-ai/DeepSeek-R1", 1, 1.0),
     ("meta-llama/Llama-3.3-70B-Instruct", 8, 1.0),  # 8 KV heads over 8 ranks: sharded
     ("meta-llama/Llama-3.3-70B-Instruct", 4, 1.0),
-    ("Qwen/Qwen2.5-7B-Instruct", 8, 2.0),  # 4 KV heads over 8 ranks: each head on two ranks
+    ("google/gemma-3-4b-it", 8, 2.0),  # 4 KV heads over 8 ranks: each head on two ranks
     ("google/gemma-2b-it", 2, 2.0),  # multi-query attention: every rank caches the one head
 ])
 def test_tensor_parallel_ranks_replicate_kv_heads_they_cannot_split(cat, model, tp, copies):
     assert kv_copies(cat.models[model], tp) == copies
 
 
+def test_tpu_shards_an_mla_cache_over_its_chips(cat):
+    """tpu-inference splits an MLA cache's pages over the chips; GQA heads are padded to the TP size as on GPUs."""
+    assert kv_copies(cat.models["deepseek-ai/DeepSeek-R1"], 8, tpu=True) == 1.0
+    assert kv_copies(cat.models["google/gemma-3-4b-it"], 8, tpu=True) == 2.0
+
+
+def test_a_tensor_parallel_size_vllm_refuses_is_refused_with_the_head_count(cat):
+    with pytest.raises(UsageError, match=r"tensor-parallel size 8, which does not divide the model's 28 attention heads"):
+        fit(cat, cat.models["Qwen/Qwen2.5-7B-Instruct"], h100(cat, 8), VLLM)
+    assert fit(cat, cat.models["Qwen/Qwen2.5-7B-Instruct"], h100(cat, 4), VLLM).tensor_parallel_size == 4
+
+
 def test_an_mla_cache_holds_the_tokens_vllm_logs_for_an_mla_model_at_tp8(cat):
-    """vllm-project/recipes PR #115: Kimi-K2 (DeepSeek-V3's MLA shape: 61 layers x 576-value latent, bf16) at TP8 logs
+    """vllm-project/recipes PR #115: Kimi-K2-Thinking (DeepSeek-V3's MLA shape: 61 layers x 576-value latent, bf16) at TP8 logs
     'Available KV cache memory: 46.80 GiB' per rank and 'GPU KV cache size: 715,072 tokens' for the engine."""
     spec = cat.models["deepseek-ai/DeepSeek-R1"]
     assert spec.kv_bytes_per_token == 61 * 576 * 2
