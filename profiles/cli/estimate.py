@@ -12,7 +12,7 @@ from profiles.cli.args import bounded_int, choice, fraction, positive
 from profiles.cli.printers import Output, table
 from profiles.errors import UsageError
 from profiles.estimator.estimate import VLLM_VERSION, Load, ServerArgs, default_precision, estimate, provenance
-from profiles.serving.sizing import check_batched_tokens
+from profiles.serving.sizing import DoesNotFit, check_batched_tokens
 
 # The first six are the stable contract (external checks read them, in this order); the rest were added after.
 JSON_KEYS = ("output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms",
@@ -160,7 +160,7 @@ def estimate_command(args: argparse.Namespace) -> Output:
     try:
         e = estimate(catalog, spec, shape, precision, workload, load, engine=ENGINES[args.model_server], seed=args.seed,
                      requests=args.num_prompts, server=server)
-    except UsageError as exc:  # the memory fit: one max-model-len sequence does not fit the KV cache (with numbers)
+    except DoesNotFit as exc:  # the memory fit: one max-model-len sequence does not fit the KV cache (with numbers)
         raise UsageError(f"{exc} [{_memory_context(args, workload)}]") from None
     except ValueError as exc:  # the simulator: a request the KV cache cannot hold (the checks above should prevent it)
         raise UsageError(f"estimate: {exc} [{_memory_context(args, workload)}]; use more accelerators, "

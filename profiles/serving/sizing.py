@@ -41,6 +41,10 @@ DEFAULT_MAX_MODEL_LEN = 8192  # well above the ShareGPT P99 request (seed table)
 MIN_MAX_MODEL_LEN = 2048
 
 
+class DoesNotFit(UsageError):
+    """The KV cache left cannot hold one max-model-len sequence (the message carries the numbers)."""
+
+
 @dataclass(frozen=True)
 class Fit:
     """A model on a shape: memory budget and the vLLM limits that follow from it."""
@@ -155,13 +159,13 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
             break  # fewer slots only where nothing from the floor up fits (gemma-2-9b on one L4)
         try:
             sized = _fit(*args, seqs)
-        except UsageError as exc:
+        except DoesNotFit as exc:
             error = error or exc  # reported at the most slots tried (vLLM's default unless the step budget caps it)
             continue
         if best is None or _rank(sized) > _rank(best):
             best = sized
     if best is None:
-        raise UsageError(f"{error}; fewer sequence slots (max-num-seqs down to {candidates[-1]}) do not fit either")
+        raise DoesNotFit(f"{error}; fewer sequence slots (max-num-seqs down to {candidates[-1]}) do not fit either")
     return best
 
 
@@ -215,7 +219,7 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
                    max_num_seqs=seqs, max_num_batched_tokens=max_num_batched_tokens or limits.max_num_batched_tokens,
                    kv_cache_dtype=kv_cache_dtype)
     need = wanted if max_model_len else MIN_MAX_MODEL_LEN
-    raise UsageError(
+    raise DoesNotFit(
         f"accelerator: {where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}) "
         f"leave {max(kv_gb, 0):.1f} GB of {usable:.1f} GB usable (at gpu-memory-utilization {util:.2f}) for KV cache, "
         f"{tokens:,} tokens < {need:,} needed for one max-model-len sequence; use more accelerators or a smaller precision")

@@ -207,6 +207,14 @@ def test_a_kv_cache_that_cannot_hold_one_request_exits_2_with_the_numbers(flags,
     assert all(w in proc.stderr for w in words), proc.stderr
 
 
+def test_a_tensor_parallel_size_vllm_refuses_exits_2_without_memory_context():
+    proc = run_cli("estimate", "--model", "Qwen/Qwen2.5-7B-Instruct", "--accelerator-type", "nvidia-h100-80gb",
+                   "--accelerator-count", "8", "--offline", "--num-prompts", "50")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "does not divide the model's 28 attention heads" in proc.stderr
+    assert "longest request" not in proc.stderr and "sequence slots" not in proc.stderr
+
+
 def test_a_simulator_value_error_becomes_a_usage_error(monkeypatch):
     def boom(*args, **kwargs):
         raise ValueError("a prompt does not fit the KV cache")
