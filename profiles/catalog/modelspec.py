@@ -141,6 +141,8 @@ def from_config_json(path: Path) -> ModelSpec:
     vocab = _int(config, "vocab_size") or 0
     experts = _int(config, "num_local_experts", "num_experts", "n_routed_experts") or 1
     latent = _int(config, "kv_lora_rank")  # MLA (DeepSeek V2/V3, Kimi K2): one compressed latent per token and layer
+    kv_bytes = (layers * (latent + (_int(config, "qk_rope_head_dim") or 0)) * 2 if latent
+                else kv_bytes_per_token(layers, kv_heads, head_dim))
     top_k = _int(config, "num_experts_per_tok", "experts_per_token") or 1
     tied = bool(config.get("tie_word_embeddings", False))
     total, active = params_from_shape(layers, hidden, heads, kv_heads, head_dim, ffn, vocab, experts, top_k, tied)
@@ -162,8 +164,7 @@ def from_config_json(path: Path) -> ModelSpec:
         experts_per_token=top_k if experts > 1 else None,
         tied_embeddings=tied,
         max_context=_int(config, "max_position_embeddings", "n_positions"),
-        kv_bytes_per_token=int(layers * (latent + (_int(config, "qk_rope_head_dim") or 0)) * 2) if latent
-        else kv_bytes_per_token(layers, kv_heads, head_dim),
+        kv_bytes_per_token=kv_bytes,
         default_dtype=dtype,
         giq=False,
         source=f"local config.json {file}",

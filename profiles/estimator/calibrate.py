@@ -325,8 +325,8 @@ def fit_table(rows: list[Row]) -> dict[tuple[str, str], Efficiency]:
                     break
                 pinned += [f"{k} {own[k]:g}" for k in new]
                 free = tuple(k for k in free if k not in new)
-                if not free:
-                    own = dict(pool)
+                if not free:  # every chip parameter pinned: the pool itself, scored on these rows
+                    own, own_ape = fit_params(own_rows, tuple(pool[k] for k in PARAMS), ())
                     break
             w = len(own_rows) / (len(own_rows) + SHRINK_ROWS)
             shrunk = {k: round(pool[k] + w * (own[k] - pool[k]), 4) for k in pool}

@@ -174,7 +174,7 @@ def test_tuned_sequence_slots_stay_within_the_step_token_budget():
 
 
 @pytest.mark.parametrize(("model", "tp", "copies"), [
-    ("deepseek-ai/DeepSeek-R1", 8, 8.0),  # MLA: one latent per token, which no rank can split
+    ("deepseek-ai/DeepSeek-R1", 8, 8.0),  # MLA: one latent per token, which plain TP does not split
     ("deepseek-ai/DeepSeek-R1", 1, 1.0),
     ("meta-llama/Llama-3.3-70B-Instruct", 8, 1.0),  # 8 KV heads over 8 ranks: sharded
     ("meta-llama/Llama-3.3-70B-Instruct", 4, 1.0),
