@@ -133,6 +133,10 @@ def from_config_json(path: Path) -> ModelSpec:
     hidden = _int(config, "hidden_size", "n_embd")
     heads = _int(config, "num_attention_heads", "n_head")
     missing = [k for k, v in (("num_hidden_layers", layers), ("hidden_size", hidden), ("num_attention_heads", heads)) if not v]
+    bad = [k for k in missing if k in config]
+    if bad:
+        raise UsageError(f"--model: '{file}' has {bad[0]} = {checks.shown(json.dumps(config[bad[0]]))}; "
+                         "allowed: a whole number > 0")
     if missing:
         raise UsageError(f"--model: '{file}' lacks {', '.join(missing)}; a decoder config.json is required")
     kv_heads = _int(config, "num_key_value_heads") or heads

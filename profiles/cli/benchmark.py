@@ -67,7 +67,8 @@ def add_benchmark(command: argparse.ArgumentParser) -> None:
     p.add_argument("--num-prompts", type=positive(int), metavar="N",
                    help="request-rate stages send exactly N requests instead of lasting --duration (as vllm bench serve)")
     p.add_argument("--warmup", type=duration, default=10.0, help="time per stage sent but not measured (default 10s)")
-    p.add_argument("--dataset", default="sharegpt-like", help="sharegpt-like (GIQ's ShareGPT length table, default) or a .jsonl file")
+    p.add_argument("--dataset", help="sharegpt-like (GIQ's ShareGPT length table, the default without fixed lengths) "
+                                      "or a .jsonl file")
     p.add_argument("--input-length", type=positive(int), metavar="TOKENS", help="fixed input length (with --output-length)")
     p.add_argument("--output-length", type=positive(int), metavar="TOKENS", help="fixed output length (with --input-length)")
     p.add_argument("--metrics-url", help="Prometheus endpoint to scrape per stage (vLLM: <endpoint>/metrics)")
@@ -124,10 +125,11 @@ def _workload(args: argparse.Namespace):
     if (args.input_length is None) != (args.output_length is None):
         raise UsageError("--input-length and --output-length: each only works alongside the other")
     if args.input_length is not None:
-        if args.dataset != "sharegpt-like":
-            raise UsageError(f"--dataset: value '{args.dataset}' cannot be combined with fixed --input-length/--output-length")
+        if args.dataset is not None:
+            raise UsageError(f"--dataset: value '{args.dataset}' cannot be combined with fixed --input-length/--output-length; "
+                             "allowed: a dataset, or fixed lengths")
         return fixed(args.input_length, args.output_length)
-    return SHAREGPT if args.dataset == "sharegpt-like" else from_jsonl(args.dataset)
+    return SHAREGPT if args.dataset in (None, "sharegpt-like") else from_jsonl(args.dataset)
 
 
 def _hardware(args: argparse.Namespace) -> Hardware:

@@ -16,7 +16,8 @@ from profiles.serving.sizing import DoesNotFit, check_batched_tokens
 
 # The first six are the stable contract (external checks read them, in this order); the rest were added after.
 JSON_KEYS = ("output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms",
-             "ttft_ms_mean", "itl_ms_mean", "num_requests_waiting", "num_requests_running", "kv_cache_usage_perc")
+             "ttft_ms_mean", "itl_ms_mean", "num_requests_waiting", "num_requests_running", "kv_cache_usage_perc",
+             "ttft_p90_ms", "ntpot_p90_ms")
 # --model-server (as GIQ and the profile store spell it) -> the estimator's engine key (its coefficient rows)
 ENGINES = {"vllm": "vllm", "sglang": "sglang", "tensorrt-llm": "trtllm", "jetstream": "jetstream"}
 # Servers that run on one platform only; the rest (vLLM, SGLang) run on GPUs and TPUs.
@@ -24,9 +25,19 @@ PLATFORMS = {"tensorrt-llm": "gpu", "jetstream": "tpu"}
 DATASETS = ("sharegpt",)
 
 
+MIN_RATE = 0.001  # req/s: one request per 1,000 s; far slower arrivals lose the step times to float rounding
+MAX_PROMPTS = 100_000  # simulated requests: time and memory grow linearly (about 3 s and 160 MB at the cap)
+
+
 def request_rate(text: str) -> float:
     """Poisson req/s; 'inf' sends every request at once, as `vllm bench serve --request-rate inf` (= --offline)."""
-    return float("inf") if text.strip().lower() in ("inf", "infinity") else positive(float)(text)
+    if text.strip().lower() in ("inf", "infinity"):
+        return float("inf")
+    value = positive(float)(text)
+    if value < MIN_RATE:
+        raise argparse.ArgumentTypeError(f"value '{text}' is below {MIN_RATE:g} req/s (one request per "
+                                         f"{1 / MIN_RATE:,.0f} s); allowed: {MIN_RATE:g} or more, or inf")
+    return value
 
 
 def add_estimate(p: argparse.ArgumentParser) -> None:
@@ -45,7 +56,7 @@ def add_estimate(p: argparse.ArgumentParser) -> None:
     load.add_argument("--concurrency", type=positive(int))
     load.add_argument("--request-rate", type=request_rate, help="Poisson arrivals, req/s (inf = every request at once)")
     load.add_argument("--offline", action="store_true", help="every request at once (saturation)")
-    p.add_argument("--num-prompts", type=positive(int), metavar="N",
+    p.add_argument("--num-prompts", type=positive(int, MAX_PROMPTS), metavar="N",
                    help="simulated requests (with --offline: a burst of N prompts, as vllm bench's --num-prompts); "
                         "default: the estimator's choice for the load")
     server = p.add_argument_group("server flags (vLLM's; default: vLLM's own for the accelerator and the memory fit)")
@@ -125,9 +136,11 @@ def _memory_context(args: argparse.Namespace, workload: Workload) -> str:
     """What sized the one sequence the KV cache must hold, and the memory flags given (for a does-not-fit error)."""
     parts = [f"--max-model-len {args.max_model_len}" if args.max_model_len else f"longest request {_describe_longest(workload)}"]
     if args.gpu_memory_utilization:
-        parts.append(f"--gpu-memory-utilization {args.gpu_memory_utilization:g}")
+        parts.append(f"--gpu-memory-utilization {args.gpu_memory_utilization:g} (a higher share leaves more for the cache)")
     if args.kv_cache_dtype != "auto":
         parts.append(f"--kv-cache-dtype {args.kv_cache_dtype}")
+    if args.max_num_batched_tokens:
+        parts.append(f"--max-num-batched-tokens {args.max_num_batched_tokens} (its forward pass's activations are runtime)")
     return "; ".join(parts)
 
 
@@ -161,7 +174,8 @@ def estimate_command(args: argparse.Namespace) -> Output:
         e = estimate(catalog, spec, shape, precision, workload, load, engine=ENGINES[args.model_server], seed=args.seed,
                      requests=args.num_prompts, server=server)
     except DoesNotFit as exc:  # the memory fit: one max-model-len sequence does not fit the KV cache (with numbers)
-        raise UsageError(f"{exc} [{_memory_context(args, workload)}]") from None
+        raise UsageError(f"--accelerator-count: value '{args.accelerator_count}' x {args.accelerator_type}: "
+                         f"{str(exc).removeprefix('accelerator: ')} [{_memory_context(args, workload)}]") from None
     except ValueError as exc:  # the simulator: a request the KV cache cannot hold (the checks above should prevent it)
         raise UsageError(f"estimate: {exc} [{_memory_context(args, workload)}]; use more accelerators, "
                          "--kv-cache-dtype fp8 or shorter requests") from None
@@ -169,7 +183,7 @@ def estimate_command(args: argparse.Namespace) -> Output:
               "ttft_ms": e.ttft_ms["p50"], "ntpot_ms": e.ntpot_ms["p50"], "itl_ms": e.itl_ms["p50"],
               "ttft_ms_mean": e.ttft_ms["mean"], "itl_ms_mean": e.itl_ms["mean"],
               "num_requests_waiting": e.num_requests_waiting, "num_requests_running": e.num_requests_running,
-              "kv_cache_usage_perc": e.kv_cache_usage_perc}
+              "kv_cache_usage_perc": e.kv_cache_usage_perc, "ttft_p90_ms": e.ttft_ms["p90"], "ntpot_p90_ms": e.ntpot_ms["p90"]}
     lengths = "ShareGPT lengths" if workload is SHAREGPT else f"{workload.input_length}/{workload.output_length} tokens"
     kv = f" ({args.kv_cache_dtype})" if args.kv_cache_dtype != "auto" else ""
     note = (f"{spec.model} ({precision}) on {shape.accelerator_count} x {shape.accelerator_type} ({shape.machine_type}), "

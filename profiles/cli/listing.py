@@ -230,7 +230,7 @@ def profiles_list(args: argparse.Namespace) -> Output:
     if not ranking.candidates:
         if not ranking.excluded and not ranking.set_aside:
             notes.append(f"No profiles match these flags{' for ' + args.model if args.model else ''}.")
-            if implicit_workload and args.model:
+            if args.model and (implicit_workload or args.use_case != ALL_WORKLOADS):
                 notes.append(_other_workloads(store, args.model))
         else:
             notes.append(explain(ranking, targets))

@@ -134,9 +134,10 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
              server: ServerArgs = ServerArgs()) -> Estimate:
     """One load point; UsageError (with the numbers) when the model does not fit the shape.
 
-    `requests` given: a benchmark of exactly that many requests, measured the way `vllm bench serve` does (first
-    send to last completion). None: the steady state (`steady`), warm-up and drain left out, which is what a
-    curve point or a capacity must describe.
+    `requests` given: a benchmark of exactly that many requests, measured the way `vllm bench serve` does: throughput
+    from first send to last completion, latencies over every request (a closed loop's start-up, when its first C
+    requests all start at once, included, as the benchmark includes it). None: the steady state (`steady`), warm-up
+    and drain left out, which is what a curve point or a capacity must describe.
     """
     acc = catalog.accelerator(shape.accelerator_type)
     fmt = catalog.weight_format(acc.accelerator_type, precision)
@@ -180,10 +181,6 @@ def estimate(catalog: Catalog, spec: ModelSpec, shape: Shape, precision: str, wo
         output_tps, input_tps = sum(o for *_, o in reqs) / span, sum(p for *_, p, _ in reqs) / span
         qps, waiting, running, kv = len(reqs) / span, result.mean_waiting, result.mean_running, result.mean_kv_usage
         token_itl = result.token_itl()
-        if load.kind == "concurrency":
-            # Latencies at steady state: the first C requests all start at t=0 and queue behind each other's
-            # prefills, a start-up transient that is not the operating point a closed-loop benchmark describes.
-            reqs = sorted(reqs)[int(load.value):] or reqs
     return Estimate(
         output_tps=output_tps, input_tps=input_tps, qps=qps,
         ttft_ms=_dist([f - a for a, f, _, _, _ in reqs]),

@@ -7,7 +7,8 @@ v1/worker/gpu_worker.py determine_available_memory: requested - weights - peak a
   weights  = the checkpoint's real composition / TP, quantized tensors at the size the kernels load them
              (gpt-oss mxfp4 experts: 1.055 x on Hopper, 1.08 x on Marlin GPUs)            (weight_formats.csv)
   overhead = non-torch (CUDA context; + NCCL at TP > 1) + the sampler warm-up's peak, bytes x max-num-seqs x
-             vocabulary (4.8 GiB for a 128k vocabulary at 1024 sequences on H100) + CUDA graphs; on TPU one
+             vocabulary (4.8 GiB for a 128k vocabulary at 1024 sequences on H100), or the profiling forward pass's
+             MLP intermediates at max-num-batched-tokens where larger + CUDA graphs; on TPU one
              unmeasured constant                                                          (vllm_memory.csv)
   KV cache = TP x (usable - weights - overhead);  tokens = KV cache / (KV bytes per token x the copies TP keeps:
              1, or TP / KV heads where there are fewer heads than ranks, TP for an MLA latent)   (kv_copies)
@@ -34,6 +35,7 @@ SIZING_REQUEST_TOKENS = SHAREGPT_TABLE["input"]["mean"] + SHAREGPT_TABLE["output
 # no fewer slots than vLLM's own default on every GPU but the H100 class, unless nothing else fits
 MIN_TUNED_SEQS = 256
 FEWEST_TUNED_SEQS = 16  # the tuned max-num-seqs never goes below this, even where nothing larger fits
+ACTIVATION_BYTES = 2  # a 16-bit activation (bf16/fp16; quantized checkpoints still compute activations in 16 bits)
 UNKNOWN_VOCAB = 262144  # a model whose vocabulary is not known is sized as the largest catalog one (Gemma 3)
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 FALLBACK_GPU_MEMORY_UTILIZATION = 0.95  # recipes use 0.95; tried only when 0.90 does not fit
@@ -120,15 +122,35 @@ def _kv_bytes(spec: ModelSpec, kv_cache_dtype: str = "auto", tp: int = 1, tpu: b
     return round(one * kv_copies(spec, tp, tpu))
 
 
-def runtime_overhead_gb(catalog: Catalog, spec: ModelSpec, acc: Accelerator, tp: int, max_num_seqs: int) -> float:
+def runtime_overhead_gb(catalog: Catalog, spec: ModelSpec, acc: Accelerator, tp: int, max_num_seqs: int,
+                        max_num_batched_tokens: int = 0) -> float:
     """GB that vLLM keeps outside the weights and the KV cache on each rank (vllm_memory.csv; see the module doc).
-    The sampler warm-up is not sharded by tensor parallelism, and vLLM sizes every rank's cache by the fullest one."""
+    The sampler warm-up is not sharded by tensor parallelism, and vLLM sizes every rank's cache by the fullest one.
+    The activation peak is the larger of the sampler warm-up and the profiling forward pass of max-num-batched-tokens
+    tokens (they run one after the other), so a large step budget costs KV cache as it does in vLLM."""
     terms = catalog.memory_terms
     if acc.kind == "tpu":
         return terms["tpu_runtime_gib"] * GIB / GB
     sampler = terms["sampler_bytes_per_logit"] * max_num_seqs * (spec.vocab_size or UNKNOWN_VOCAB)
     non_torch = terms["non_torch_gib"] + (terms["tp_non_torch_gib"] if tp > 1 else 0.0)
-    return (non_torch + terms["cuda_graph_gib"]) * GIB / GB + sampler / GB
+    return (non_torch + terms["cuda_graph_gib"]) * GIB / GB + max(sampler, forward_activation_bytes(spec, tp,
+                                                                                                    max_num_batched_tokens)) / GB
+
+
+def forward_activation_bytes(spec: ModelSpec, tp: int, tokens: int) -> float:
+    """A lower bound on the profiling forward pass's peak, per rank: the MLP intermediates live together for `tokens`
+    tokens, in 16-bit activations — gate/up (2 x ffn / TP) and the activated half (ffn / TP); a fused MoE keeps them
+    per routed expert plus its output (vLLM fused_moe's intermediate caches: top-k x (3 x ffn / TP + hidden)). At
+    vLLM's default step budgets and slots it is below the sampler warm-up (Gemma 2 27B on one H100: 1.2 GB against
+    10 GB); it decides where a large --max-num-batched-tokens is asked for, or where few sequence slots leave the
+    sampler small (Qwen3-32B on one H100 at 128 slots: 1.3 GB against 0.8 GB). Unknown widths: 0."""
+    if not spec.ffn_size or not spec.hidden_size:
+        return 0.0
+    if spec.experts and spec.experts_per_token:
+        per_token = spec.experts_per_token * (3 * spec.ffn_size / tp + spec.hidden_size)
+    else:
+        per_token = 3 * spec.ffn_size / tp
+    return tokens * per_token * ACTIVATION_BYTES
 
 
 def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, precision: str = "",
@@ -196,7 +218,7 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
     weights = spec.bytes_at(precision, load_factor=load_factor) / GB
     kv_tok = _kv_bytes(spec, kv_cache_dtype, tp, acc.kind == "tpu")
     limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
-    overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs)
+    overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs, max_num_batched_tokens or limits.max_num_batched_tokens)
     full = min(DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     wanted = min(max_model_len or DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     if max_model_len and spec.max_context and max_model_len > spec.max_context:
@@ -220,7 +242,8 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
                    kv_cache_dtype=kv_cache_dtype)
     need = wanted if max_model_len else MIN_MAX_MODEL_LEN
     raise DoesNotFit(
-        f"accelerator: {where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}) "
+        f"accelerator: {where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}, "
+        f"max-num-batched-tokens {max_num_batched_tokens or limits.max_num_batched_tokens}) "
         f"leave {max(kv_gb, 0):.1f} GB of {usable:.1f} GB usable (at gpu-memory-utilization {util:.2f}) for KV cache, "
         f"{tokens:,} tokens < {need:,} needed for one max-model-len sequence; use more accelerators or a smaller precision")
 

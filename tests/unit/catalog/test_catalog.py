@@ -107,6 +107,9 @@ def test_config_json_model(tmp_path, cat):
     assert spec.model == "me/tiny" and spec.head_dim == 64 and spec.default_dtype == "fp32"
     assert spec.kv_bytes_per_token == 2 * 2 * 4 * 64 * 2
     assert spec.total_params_b * 1e9 == pytest.approx(2 * 1000 * 256 + 2 * (4 * 256 * 256 + 3 * 256 * 512 + 512) + 256, rel=1e-3)
+    (tmp_path / "neg.json").write_text(json.dumps({**config, "num_hidden_layers": -5}))
+    with pytest.raises(UsageError, match=r"has num_hidden_layers = -5; allowed: a whole number > 0"):
+        cat.model(str(tmp_path / "neg.json"))
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UsageError, match="not valid JSON"):
         cat.model(str(tmp_path / "bad.json"))

@@ -189,3 +189,5 @@ def test_a_model_without_sharegpt_profiles_names_its_workloads(tmp_path):
     fixed = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path), "--format", "json",
                     "--target-input-length", "128", "--target-output-length", "32")
     assert len(json.loads(fixed.stdout)) == 1
+    other = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path), "--use-case", "Code Completion")
+    assert other.returncode == 0 and "tiny/served has profiles for: 128/32" in other.stderr, other.stderr

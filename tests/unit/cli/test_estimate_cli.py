@@ -13,7 +13,8 @@ from tests.support.cli import run_cli
 
 LLAMA_8B = ["--model", "meta-llama/Llama-3.1-8B-Instruct", "--accelerator-type", "nvidia-l4", "--accelerator-count", "1"]
 CONTRACT = ["output_tokens_per_second", "input_tokens_per_second", "queries_per_second", "ttft_ms", "ntpot_ms", "itl_ms"]
-ADDED = ["ttft_ms_mean", "itl_ms_mean", "num_requests_waiting", "num_requests_running", "kv_cache_usage_perc"]
+ADDED = ["ttft_ms_mean", "itl_ms_mean", "num_requests_waiting", "num_requests_running", "kv_cache_usage_perc",
+         "ttft_p90_ms", "ntpot_p90_ms"]
 
 
 def run(*flags: str, base: list[str] = LLAMA_8B) -> tuple[dict[str, float], str]:
@@ -54,6 +55,7 @@ def test_json_adds_the_estimates_mean_latencies_and_server_metrics(monkeypatch):
     assert data["num_requests_waiting"] == round(e.num_requests_waiting, 4)
     assert data["num_requests_running"] == round(e.num_requests_running, 4)
     assert data["kv_cache_usage_perc"] == round(e.kv_cache_usage_perc, 4)
+    assert data["ttft_p90_ms"] == round(e.ttft_ms["p90"], 4) and data["ntpot_p90_ms"] == round(e.ntpot_ms["p90"], 4)
 
 
 def test_table_shows_the_added_columns():
@@ -173,6 +175,7 @@ def test_model_server_changes_the_answer():
     (["--max-num-batched-tokens", "8"], ["--max-num-batched-tokens", "'8'", "fewest sequence slots", ">= 16"]),
     (["--max-num-seqs", "4096"], ["--max-num-seqs", "'4096'", "<= 2048"]),
     (["--num-prompts", "0"], ["--num-prompts", "'0'", "greater than 0"]),
+    (["--num-prompts", "1000000000"], ["--num-prompts", "'1000000000'", "at most 100000"]),
     (["--max-model-len", "0"], ["--max-model-len", "'0'", "greater than 0"]),
     (["--max-model-len", "1500"], ["--max-model-len", "'1500'", "2,048 tokens", "1,024 prompt + 1,024 output", "allowed: 2048"]),
     (["--max-model-len", "1500", "--input-length", "1000", "--output-length", "600"],
@@ -187,10 +190,23 @@ def test_bad_input_exits_2_naming_the_flag_and_value(flags, words):
     assert all(w in proc.stderr for w in words), proc.stderr
 
 
-@pytest.mark.parametrize("rate", ["nan", "-2", "0"])
+@pytest.mark.parametrize("rate", ["nan", "-2", "0", "1e-14", "1e-300"])
 def test_bad_request_rate_exits_2(rate):
+    """Below 0.001 req/s the arrival times (~1e14 s) swallowed the step times: every latency came out 0 with exit 0."""
     proc = run_cli("estimate", *LLAMA_8B, "--request-rate", rate, "--num-prompts", "50")
     assert proc.returncode == 2 and "--request-rate" in proc.stderr and f"'{rate}'" in proc.stderr, proc.stderr
+
+
+def test_the_slowest_request_rate_allowed_still_has_latencies():
+    data, _ = run("--request-rate", "0.001", "--num-prompts", "20")
+    assert data["ttft_ms"] > 10 and data["itl_ms"] > 10 and data["num_requests_waiting"] == 0
+
+
+def test_closed_loop_latency_does_not_fall_as_concurrency_nears_the_prompt_count():
+    """A benchmark of N prompts counts every request, as vllm bench serve does: dropping the first C as warm-up left
+    one request at C = N - 1 and all of them at C = N (TTFT fell 6.5x from C = 199 to 200 on 200 prompts)."""
+    ttft = [run("--concurrency", str(c), "--num-prompts", "60")[0]["ttft_ms_mean"] for c in (20, 40, 59, 60, 61)]
+    assert all(b >= a * 0.999 for a, b in zip(ttft, ttft[1:], strict=False)), ttft
 
 
 @pytest.mark.parametrize(("flags", "words"), [
@@ -198,13 +214,22 @@ def test_bad_request_rate_exits_2(rate):
     (["--input-length", "100000", "--output-length", "1000"], ["does not fit", "32,443 tokens < 101,000", "--input-length 100000"]),
     (["--max-model-len", "100000", "--kv-cache-dtype", "fp8"], ["does not fit", "< 100,000", "--max-model-len 100000",
                                                                    "--kv-cache-dtype fp8"]),
-    (["--gpu-memory-utilization", "0.7"], ["does not fit", "gpu-memory-utilization 0.70", "< 2,048",
-                                           "--gpu-memory-utilization 0.7"]),
+    (["--gpu-memory-utilization", "0.7"], ["--accelerator-count: value '1' x nvidia-l4", "does not fit",
+                                           "gpu-memory-utilization 0.70", "< 2,048",
+                                           "--gpu-memory-utilization 0.7 (a higher share"]),
 ])
 def test_a_kv_cache_that_cannot_hold_one_request_exits_2_with_the_numbers(flags, words):
     proc = run_cli("estimate", *LLAMA_8B, "--offline", "--num-prompts", "50", *flags)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert all(w in proc.stderr for w in words), proc.stderr
+
+
+def test_a_step_budget_whose_forward_pass_cannot_fit_exits_2():
+    """vLLM profiles a forward pass of max-num-batched-tokens tokens: a billion of them is not free memory."""
+    proc = run_cli("estimate", *LLAMA_8B, "--offline", "--num-prompts", "50", "--max-num-batched-tokens", "1000000000")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "does not fit" in proc.stderr and "max-num-batched-tokens 1000000000" in proc.stderr
+    assert "--max-num-batched-tokens 1000000000 (its forward pass" in proc.stderr
 
 
 def test_a_tensor_parallel_size_vllm_refuses_exits_2_without_memory_context():

@@ -160,6 +160,8 @@ BAD_FLAGS = [
     (["--request-rates", "1", "--accelerator-type", "nvidia-l4", "--accelerator-count", "3"], "no GKE shape with 3 x nvidia-l4"),
     (["--sweep", "auto", "--concurrency", "2"], "cannot be combined with --concurrency"),
     (["--request-rates", "1", "--dataset", "missing.jsonl"], "--dataset: cannot read 'missing.jsonl'"),
+    (["--request-rates", "1", "--dataset", "sharegpt-like", "--input-length", "100", "--output-length", "10"],
+     "--dataset: value 'sharegpt-like' cannot be combined with fixed --input-length/--output-length"),
     (["--request-rates", "1"], "--endpoint: cannot reach 'http://127.0.0.1:9'"),  # nothing listens on port 9
 ]
 
