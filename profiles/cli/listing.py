@@ -117,8 +117,25 @@ def _filter(store: ProfileStore, args: argparse.Namespace, catalog: Catalog) -> 
             raise UsageError("--target-input-length and --target-output-length: each only works alongside the other")
         frame = keep.frame
         keep = keep.mask(_within(frame["input_length"], lengths[0]) & _within(frame["output_length"], lengths[1]))
-    version = resolve_version(args.model_server_version, set(keep.frame["model_server_version"]))
+    try:
+        version = resolve_version(args.model_server_version, set(keep.frame["model_server_version"]))
+    except UsageError as exc:
+        raise UsageError(f"{exc}{_version_elsewhere(store, args)}") from None
     return keep.select_versions(version)
+
+
+def _version_elsewhere(store: ProfileStore, args: argparse.Namespace) -> str:
+    """Where a version this selection lacks does have profiles for the model: other workloads (model-server-versions
+    list shows every workload's versions; list ranks one)."""
+    if not args.model:
+        return ""
+    others = store.where(model=args.model, model_server=args.model_server)
+    same = others.frame["model_server_version"].str.lower() == str(args.model_server_version).lower()
+    if not same.any():
+        return ""
+    found = sorted({p.workload for p in others.mask(same).points()})
+    return (f"; '{args.model_server_version}' has profiles of {args.model} for other workloads ({', '.join(found)}): "
+            "pass --use-case all, or --target-input-length/--target-output-length")
 
 
 def _within(values: pd.Series, target: int) -> pd.Series:

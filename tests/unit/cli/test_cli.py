@@ -191,3 +191,20 @@ def test_a_model_without_sharegpt_profiles_names_its_workloads(tmp_path):
     assert len(json.loads(fixed.stdout)) == 1
     other = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path), "--use-case", "Code Completion")
     assert other.returncode == 0 and "tiny/served has profiles for: 128/32" in other.stderr, other.stderr
+
+
+def test_a_version_only_other_workloads_have_is_named_with_the_flags_that_list_it(tmp_path):
+    """model-server-versions list shows every workload's versions; list ranks one workload, so a version found only in
+    another workload is refused with where it is, not as if it did not exist."""
+    from dataclasses import replace
+
+    mine = [replace(p, use_case="", input_length=128, output_length=32, model_server_version="0.9.1")
+            for p in curve([(1, 100, 20), (2, 190, 22)], model="tiny/served", accelerator_type="nvidia-l4",
+                           instance_type="g2-standard-12")]
+    store_dir(tmp_path, mine)
+    r = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path), "--model-server-version", "0.9.1")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "unknown version '0.9.1'" in r.stderr and "for other workloads (128/32)" in r.stderr
+    ok = run_cli("list", "--model", "tiny/served", "--profiles-dir", str(tmp_path), "--model-server-version", "0.9.1",
+                 "--use-case", "all", "--format", "json")
+    assert ok.returncode == 0 and len(json.loads(ok.stdout)) == 1, ok.stderr
