@@ -175,7 +175,7 @@ def estimate_command(args: argparse.Namespace) -> Output:
                      requests=args.num_prompts, server=server)
     except DoesNotFit as exc:  # the memory fit: one max-model-len sequence does not fit the KV cache (with numbers)
         raise UsageError(f"--accelerator-count: value '{args.accelerator_count}' x {args.accelerator_type}: "
-                         f"{str(exc).removeprefix('accelerator: ')} [{_memory_context(args, workload)}]") from None
+                         f"{exc.detail} [{_memory_context(args, workload)}]") from None
     except ValueError as exc:  # the simulator: a request the KV cache cannot hold (the checks above should prevent it)
         raise UsageError(f"estimate: {exc} [{_memory_context(args, workload)}]; use more accelerators, "
                          "--kv-cache-dtype fp8 or shorter requests") from None

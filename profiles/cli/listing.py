@@ -130,10 +130,11 @@ def _version_elsewhere(store: ProfileStore, args: argparse.Namespace) -> str:
     if not args.model:
         return ""
     others = store.where(model=args.model, model_server=args.model_server)
-    same = others.frame["model_server_version"].str.lower() == str(args.model_server_version).lower()
-    if not same.any():
+    try:  # the same spelling rules as the selection's (v-prefix, case)
+        version = resolve_version(args.model_server_version, set(others.frame["model_server_version"]))
+    except UsageError:
         return ""
-    found = sorted({p.workload for p in others.mask(same).points()})
+    found = sorted({p.workload for p in others.select_versions(version).points()})
     return (f"; '{args.model_server_version}' has profiles of {args.model} for other workloads ({', '.join(found)}): "
             "pass --use-case all, or --target-input-length/--target-output-length")
 

@@ -44,7 +44,12 @@ MIN_MAX_MODEL_LEN = 2048
 
 
 class DoesNotFit(UsageError):
-    """The KV cache left cannot hold one max-model-len sequence (the message carries the numbers)."""
+    """The KV cache left cannot hold one max-model-len sequence. `detail` carries the numbers; the message puts the
+    key a caller names ('accelerator' in a stack config; `estimate` names its own flags) in front of it."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"accelerator: {detail}")
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ def fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, prec
         if best is None or _rank(sized) > _rank(best):
             best = sized
     if best is None:
-        raise DoesNotFit(f"{error}; fewer sequence slots (max-num-seqs down to {candidates[-1]}) do not fit either")
+        raise DoesNotFit(f"{error.detail}; fewer sequence slots (max-num-seqs down to {candidates[-1]}) do not fit either")
     return best
 
 
@@ -218,7 +223,8 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
     weights = spec.bytes_at(precision, load_factor=load_factor) / GB
     kv_tok = _kv_bytes(spec, kv_cache_dtype, tp, acc.kind == "tpu")
     limits = catalog.scheduler_defaults(vllm_version, acc.accelerator_type)
-    overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs, max_num_batched_tokens or limits.max_num_batched_tokens)
+    batched = max_num_batched_tokens or limits.max_num_batched_tokens
+    overhead = tp * runtime_overhead_gb(catalog, spec, acc, tp, seqs, batched)
     full = min(DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     wanted = min(max_model_len or DEFAULT_MAX_MODEL_LEN, spec.max_context or DEFAULT_MAX_MODEL_LEN)
     if max_model_len and spec.max_context and max_model_len > spec.max_context:
@@ -238,12 +244,11 @@ def _fit(catalog: Catalog, spec: ModelSpec, shape: Shape, vllm_version: str, pre
     if tokens >= wanted or (max_model_len is None and tokens >= MIN_MAX_MODEL_LEN):
         length = wanted if tokens >= wanted else 2 ** int(math.log2(tokens))
         return Fit(shape, precision, tp, util, weights, usable, overhead, kv_gb, kv_tok, tokens, length,
-                   max_num_seqs=seqs, max_num_batched_tokens=max_num_batched_tokens or limits.max_num_batched_tokens,
-                   kv_cache_dtype=kv_cache_dtype)
+                   max_num_seqs=seqs, max_num_batched_tokens=batched, kv_cache_dtype=kv_cache_dtype)
     need = wanted if max_model_len else MIN_MAX_MODEL_LEN
     raise DoesNotFit(
-        f"accelerator: {where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}, "
-        f"max-num-batched-tokens {max_num_batched_tokens or limits.max_num_batched_tokens}) "
+        f"{where} does not fit: {weights:.1f} GB weights + {overhead:.1f} GB runtime (max-num-seqs {seqs}, "
+        f"max-num-batched-tokens {batched}) "
         f"leave {max(kv_gb, 0):.1f} GB of {usable:.1f} GB usable (at gpu-memory-utilization {util:.2f}) for KV cache, "
         f"{tokens:,} tokens < {need:,} needed for one max-model-len sequence; use more accelerators or a smaller precision")
 
